@@ -1,0 +1,41 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "meshflow/dsl/diagnostic.hpp"
+#include "meshflow/dsl/load.hpp"
+#include "meshflow/dsl/model.hpp"
+#include "meshflow/dsl/plan.hpp"
+
+namespace meshflow::dsl {
+
+/// The checks the JSON schema cannot make: every reference resolves (states,
+/// functions, events, errors, retries, compensatedBy, start), compensation
+/// states are used only for compensation, state and definition names are
+/// unique. Their findings have severity `findings`; unreachable states are
+/// always warnings.
+///
+/// The specification's own examples break these rules (examples 15, 20, 23,
+/// 24, 26 and 28 name functions, events or states they do not define), and
+/// the 0.8 schema accepts such documents: `meshflow validate` reports them
+/// as warnings, `validate --strict` and every deploy as errors.
+std::vector<diagnostic> check_references(const workflow& w, severity findings);
+
+struct validate_options {
+  /// Reference findings are errors, as at deploy.
+  bool strict = false;
+  load_limits limits;
+};
+
+/// Everything `meshflow validate` does for one file: read, check, compile.
+struct validation {
+  std::shared_ptr<const dsl::plan> plan;  // when there is no error
+  std::vector<diagnostic> diagnostics;
+};
+
+validation validate_file(const std::filesystem::path& file, const validate_options& options = {});
+
+} // namespace meshflow::dsl

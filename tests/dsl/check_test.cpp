@@ -1,0 +1,119 @@
+// Checks across the definition: references, names, compensation, reachability.
+
+#include <gtest/gtest.h>
+
+#include "load_helpers.hpp"
+#include "meshflow/dsl/validate.hpp"
+
+using namespace meshflow::dsl;
+using namespace meshflow::dsl::testing;
+
+namespace {
+
+std::vector<diagnostic> check(const std::string& text, severity s = severity::error) {
+  auto r = load(text);
+  EXPECT_TRUE(r.workflow) << all_text(r.diagnostics);
+  if (!r.workflow)
+    return {};
+  return check_references(*r.workflow, s);
+}
+
+} // namespace
+
+TEST(check, transition_to_an_unknown_state_suggests_the_closest) {
+  auto ds = check(workflow_with("  - name: Start\n    type: inject\n    data: {}\n"
+                                "    transition: Finsh\n"
+                                "  - name: Finish\n    type: inject\n    data: {}\n    end: true\n"));
+  auto errors = errors_of(ds);
+  ASSERT_EQ(errors.size(), 1u) << all_text(ds);
+  EXPECT_EQ(errors[0].path, "states[0].transition");
+  EXPECT_EQ(errors[0].position.line, 8);
+  EXPECT_NE(errors[0].message.find("did you mean 'Finish'?"), std::string::npos);
+}
+
+TEST(check, reference_findings_are_warnings_unless_strict) {
+  auto text = workflow_with("  - name: A\n    type: operation\n    actions:\n"
+                            "      - functionRef: nowhere\n    end: true\n");
+  auto lenient = check(text, severity::warning);
+  ASSERT_EQ(lenient.size(), 1u);
+  EXPECT_EQ(lenient[0].severity, severity::warning);
+  EXPECT_NE(lenient[0].message.find("deploying this workflow will fail"), std::string::npos);
+  auto strict = check(text, severity::error);
+  ASSERT_EQ(errors_of(strict).size(), 1u);
+  EXPECT_EQ(strict[0].path, "states[0].actions[0].functionRef");
+}
+
+TEST(check, duplicate_state_names) {
+  auto ds = errors_of(check(workflow_with(
+    "  - name: A\n    type: inject\n    data: {}\n    transition: A\n"
+    "  - name: A\n    type: inject\n    data: {}\n    end: true\n")));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].path, "states[1].name");
+}
+
+TEST(check, compensation_rules) {
+  // compensatedBy must name a state with usedForCompensation: true ...
+  auto ds = errors_of(check(workflow_with(
+    "  - name: A\n    type: inject\n    data: {}\n    compensatedBy: B\n    transition: B\n"
+    "  - name: B\n    type: inject\n    data: {}\n    end: true\n")));
+  ASSERT_EQ(ds.size(), 1u) << all_text(ds);
+  EXPECT_EQ(ds[0].path, "states[0].compensatedBy");
+  // ... which normal transitions cannot reach.
+  ds = errors_of(check(workflow_with(
+    "  - name: A\n    type: inject\n    data: {}\n    compensatedBy: B\n    transition: B\n"
+    "  - name: B\n    type: inject\n    data: {}\n    usedForCompensation: true\n")));
+  ASSERT_EQ(ds.size(), 1u) << all_text(ds);
+  EXPECT_EQ(ds[0].path, "states[0].transition");
+}
+
+TEST(check, unreachable_states_are_warnings) {
+  auto ds = check(workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: true\n"
+                                "  - name: Lost\n    type: inject\n    data: {}\n    end: true\n"));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].severity, severity::warning);
+  EXPECT_EQ(ds[0].path, "states[1]");
+}
+
+TEST(check, events_are_used_in_their_direction) {
+  auto ds = errors_of(check(workflow_with(
+    "  - name: A\n    type: event\n    onEvents:\n      - eventRefs: [out]\n    end: true\n",
+    "events:\n  - {name: out, type: t, kind: produced}\n")));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_NE(ds[0].message.find("produced"), std::string::npos);
+}
+
+TEST(check, error_and_retry_references) {
+  auto ds = errors_of(check(workflow_with(
+    "  - name: A\n    type: operation\n    actions:\n      - functionRef: f\n"
+    "        retryRef: fast\n        retryableErrors: [oops]\n"
+    "    onErrors:\n      - errorRef: boom\n        end: true\n    end: true\n",
+    "functions:\n  - {name: f, operation: x}\n")));
+  ASSERT_EQ(ds.size(), 3u) << all_text(ds);
+}
+
+TEST(check, at_least_needs_num_completed_within_the_branch_count) {
+  auto ds = errors_of(check(workflow_with(
+    "  - name: P\n    type: parallel\n    completionType: atLeast\n    numCompleted: 3\n"
+    "    branches:\n      - name: b\n        actions: []\n    end: true\n")));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].path, "states[0].numCompleted");
+}
+
+TEST(check, expressions_are_compiled_and_errors_name_the_expression) {
+  auto r = load(workflow_with(
+    "  - name: S\n    type: switch\n    dataConditions:\n"
+    "      - condition: '${ .a == 1 }'\n        end: true\n"
+    "      - condition: '${ .a | nosuchfunction }'\n        end: true\n"
+    "      - condition: '${ .b ==== 2 }'\n        end: true\n"
+    "    defaultCondition:\n      end: true\n"));
+  ASSERT_TRUE(r.workflow);
+  auto c = compile(std::make_shared<const workflow>(std::move(*r.workflow)));
+  EXPECT_FALSE(c.plan);
+  auto errors = errors_of(c.diagnostics);
+  ASSERT_EQ(errors.size(), 2u) << all_text(c.diagnostics);
+  EXPECT_EQ(errors[0].path, "states[0].dataConditions[1].condition");
+  EXPECT_NE(errors[0].message.find("nosuchfunction/0 is not defined"), std::string::npos)
+    << errors[0].message;
+  EXPECT_EQ(errors[1].path, "states[0].dataConditions[2].condition");
+  EXPECT_NE(errors[1].message.find("syntax error"), std::string::npos) << errors[1].message;
+}
