@@ -1,0 +1,27 @@
+#pragma once
+
+// Declarations of meshflow::transport's types, for headers that only name them.
+
+#include <cstdint>
+
+namespace meshflow::transport {
+
+struct cloud_event;
+
+struct kafka_header;
+struct kafka_message;
+struct kafka_record;
+struct kafka_topic_partition;
+struct kafka_delivery;
+class kafka_producer;
+class kafka_consumer;
+
+namespace kafka_binding {
+enum class content_mode : std::uint8_t;
+} // namespace kafka_binding
+
+} // namespace meshflow::transport
+
+namespace io::cloudevents::v1 {
+class CloudEvent;
+} // namespace io::cloudevents::v1
