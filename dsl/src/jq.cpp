@@ -4,6 +4,7 @@
 #include <charconv>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -257,9 +258,56 @@ layout lay_out(const std::vector<std::string>& functions,
 
 } // namespace
 
+namespace {
+
+/// Programs alive in this process, by source and variables: a definition
+/// deployed again (or its JSON and YAML twins) compiles once.
+class program_cache {
+public:
+  std::shared_ptr<const program> find(const std::string& key) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto it = programs_.find(key);
+    if (it == programs_.end())
+      return nullptr;
+    auto p = it->second.lock();
+    if (!p)
+      programs_.erase(it);
+    return p;
+  }
+
+  void insert(const std::string& key, const std::shared_ptr<const program>& p) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    // Forget programs no longer used before the map grows.
+    if (programs_.size() >= 1024)
+      std::erase_if(programs_, [](const auto& kv) { return kv.second.expired(); });
+    programs_[key] = p;
+  }
+
+private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::weak_ptr<const program>> programs_;
+};
+
+program_cache& cache() {
+  static program_cache instance;
+  return instance;
+}
+
+} // namespace
+
 tl::expected<std::shared_ptr<const program>, std::vector<compile_error>>
 program_builder::build(const nlohmann::json& constants, const nlohmann::json& secrets) && {
   auto args = value::from_json({{"CONST", constants}, {"SECRETS", secrets}});
+  // Only a program that compiles is cached, so the key is its source (which
+  // holds every expression and whether it is a path) and its variables.
+  std::string key;
+  for (const auto& f : functions_)
+    key += f + '\x1f';
+  for (const auto& e : expressions_)
+    key += fmt::format("{}{}{}\x1e", e.source, e.as_path ? 'p' : 'v', e.user_errors ? 'u' : '-');
+  key += args.dump();
+  if (auto hit = cache().find(key))
+    return hit;
   std::vector<std::string> sources;
   std::vector<bool> as_path, user_errors;
   for (auto& e : expressions_) {
@@ -288,8 +336,10 @@ program_builder::build(const nlohmann::json& constants, const nlohmann::json& se
         });
         return tl::unexpected(std::move(errors));
       }
-      return std::shared_ptr<const program>(
+      auto p = std::shared_ptr<const program>(
         new program(std::move(l.source), std::move(args), std::move(user_errors), c.state));
+      cache().insert(key, p);
+      return p;
     }
     bool progress = false;
     for (const auto& m : c.messages) {

@@ -132,3 +132,18 @@ TEST(jq, values_round_trip_through_json) {
   EXPECT_EQ(value::from_json(j).to_json(), j);
   EXPECT_FALSE(value::parse("{bad"));
 }
+
+TEST(jq, the_same_expressions_compile_once_per_process) {
+  auto make = [](int limit) {
+    program_builder b;
+    b.add(".a > $CONST.limit");
+    b.add(".b", true);
+    return std::move(b).build({{"limit", limit}}, nlohmann::json::object());
+  };
+  auto first = make(1);
+  auto again = make(1);
+  auto other = make(2);
+  ASSERT_TRUE(first && again && other);
+  EXPECT_EQ(first->get(), again->get());
+  EXPECT_NE(first->get(), other->get());  // other constants, another program
+}
