@@ -96,16 +96,12 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     function_def f;
-    auto name = read_string(r, "name", true);
-    auto operation = read_string(r, "operation", true);
+    auto name = require_string(r, "name", true);
+    auto operation = require_string(r, "operation", true);
     if (auto t = read_enum(r, "type", function_type_names))
       f.type = static_cast<function_type>(*t);
     f.auth_ref = read_string(r, "authRef", true);
     f.metadata = read_metadata(r);
-    if (!r.has("name"))
-      r.missing("name");
-    if (!r.has("operation"))
-      r.missing("operation");
     r.finish();
     if (!name || !operation)
       return std::nullopt;
@@ -119,9 +115,9 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     event_def e;
-    auto name = read_string(r, "name", true);
+    auto name = require_string(r, "name", true);
     e.source = read_string(r, "source");
-    auto type = read_string(r, "type");
+    auto type = require_string(r, "type");
     if (auto k = read_enum(r, "kind", {"consumed", "produced"}))
       e.kind = static_cast<event_kind>(*k);
     e.correlation = read_list<correlation_def>(
@@ -131,10 +127,6 @@ private:
     if (auto b = read_bool(r, "dataOnly"))
       e.data_only = *b;
     e.metadata = read_metadata(r);
-    if (!r.has("name"))
-      r.missing("name");
-    if (!r.has("type"))
-      r.missing("type");
     if (e.kind == event_kind::consumed && !r.has("source"))
       r.missing("source", "a consumed event needs its source");
     r.finish();
@@ -150,10 +142,8 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     correlation_def c;
-    auto name = read_string(r, "contextAttributeName", true);
+    auto name = require_string(r, "contextAttributeName", true);
     c.context_attribute_value = read_string(r, "contextAttributeValue", true);
-    if (!r.has("contextAttributeName"))
-      r.missing("contextAttributeName");
     r.finish();
     if (!name)
       return std::nullopt;
@@ -166,10 +156,8 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     error_def e;
-    auto name = read_string(r, "name", true);
+    auto name = require_string(r, "name", true);
     e.code = read_string(r, "code", true);
-    if (!r.has("name"))
-      r.missing("name");
     r.finish();
     if (!name)
       return std::nullopt;
@@ -182,7 +170,7 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     retry_def d;
-    auto name = read_string(r, "name", true);
+    auto name = require_string(r, "name", true);
     d.delay = read_duration(r, "delay");
     d.max_delay = read_duration(r, "maxDelay");
     d.increment = read_duration(r, "increment");
@@ -204,8 +192,6 @@ private:
           d.jitter = *j;
       }
     }
-    if (!r.has("name"))
-      r.missing("name");
     if (!r.has("maxAttempts"))
       r.missing("maxAttempts");
     r.finish();
@@ -220,7 +206,7 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     auth_def a;
-    auto name = read_string(r, "name", true);
+    auto name = require_string(r, "name", true);
     if (auto s = read_enum(r, "scheme", {"basic", "bearer", "oauth2"}))
       a.scheme = static_cast<auth_scheme>(*s);
     auto properties = r.get("properties");
@@ -235,8 +221,6 @@ private:
     } else {
       r.missing("properties");
     }
-    if (!r.has("name"))
-      r.missing("name");
     r.finish(false);
     if (!name)
       return std::nullopt;
@@ -533,11 +517,9 @@ private:
           return std::nullopt;
         object_reader r{ctx(), n, path};
         produce_event_def p;
-        auto ref = read_string(r, "eventRef");
+        auto ref = require_string(r, "eventRef");
         p.data = read_string_or_object(r, "data");
         p.context_attributes = read_string_map(r, "contextAttributes");
-        if (!r.has("eventRef"))
-          r.missing("eventRef");
         r.finish();
         if (!ref)
           return std::nullopt;
@@ -560,12 +542,10 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     transition_def t;
-    auto next = read_string(r, "nextState", true);
+    auto next = require_string(r, "nextState", true);
     t.produce_events = produce_events(r);
     if (auto b = read_bool(r, "compensate"))
       t.compensate = *b;
-    if (!r.has("nextState"))
-      r.missing("nextState");
     r.finish();
     if (!next)
       return std::nullopt;
@@ -607,12 +587,10 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     continue_as_def c;
-    auto id = read_string(r, "workflowId");
+    auto id = require_string(r, "workflowId");
     c.version = read_string(r, "version", true);
     c.data = read_string_or_object(r, "data");
     c.workflow_exec_timeout = workflow_timeout(r);
-    if (!r.has("workflowId"))
-      r.missing("workflowId");
     r.finish(false);
     if (!id)
       return std::nullopt;
@@ -672,14 +650,12 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     function_ref f;
-    auto name = read_string(r, "refName", true);
+    auto name = require_string(r, "refName", true);
     if (auto args = read_object(r, "arguments"))
       f.arguments = std::move(*args);
     f.selection_set = read_string(r, "selectionSet");
     if (auto i = read_enum(r, "invoke", invoke_names))
       f.invoke = static_cast<invoke_kind>(*i);
-    if (!r.has("refName"))
-      r.missing("refName");
     r.finish();
     if (!name)
       return std::nullopt;
@@ -694,15 +670,13 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     event_ref e;
-    auto trigger = read_string(r, "triggerEventRef", true);
+    auto trigger = require_string(r, "triggerEventRef", true);
     e.result_event_ref = read_string(r, "resultEventRef", true);
     e.result_event_timeout = read_duration(r, "resultEventTimeout");
     e.data = read_string_or_object(r, "data");
     e.context_attributes = read_string_map(r, "contextAttributes");
     if (auto i = read_enum(r, "invoke", invoke_names))
       e.invoke = static_cast<invoke_kind>(*i);
-    if (!r.has("triggerEventRef"))
-      r.missing("triggerEventRef");
     if (!r.has("resultEventRef"))
       ctx().warning(path, n,
                    "no 'resultEventRef': the trigger event is sent and the action "
@@ -725,14 +699,12 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     sub_flow_ref s;
-    auto id = read_string(r, "workflowId");
+    auto id = require_string(r, "workflowId");
     s.version = read_string(r, "version", true);
     if (auto o = read_enum(r, "onParentComplete", {"terminate", "continue"}))
       s.on_parent_complete = static_cast<on_parent_complete>(*o);
     if (auto i = read_enum(r, "invoke", invoke_names))
       s.invoke = static_cast<invoke_kind>(*i);
-    if (!r.has("workflowId"))
-      r.missing("workflowId");
     r.finish(false);
     if (!id)
       return std::nullopt;
@@ -832,12 +804,10 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     branch b;
-    auto name = read_string(r, "name");
+    auto name = require_string(r, "name");
     b.timeouts = timeouts_of(r, {"actionExecTimeout", "branchExecTimeout"}, false,
                              "a branch");
     b.actions = actions(r);
-    if (!r.has("name"))
-      r.missing("name");
     if (!r.has("actions"))
       r.missing("actions");
     r.finish();
@@ -946,10 +916,8 @@ private:
         expression = cron.Scalar();
       } else if (expect_object(ctx(), cron, cron_path, "'cron' (an expression or an object)")) {
         object_reader cr{ctx(), cron, cron_path};
-        expression = read_string(cr, "expression", true);
+        expression = require_string(cr, "expression", true);
         s.valid_until = read_string(cr, "validUntil");
-        if (!cr.has("expression"))
-          cr.missing("expression");
         cr.finish();
         cron_path = cr.path_of("expression");
       }
@@ -980,9 +948,7 @@ std::optional<state> document_reader::state_at(const Node& n, const std::string&
   object_reader r{ctx(), n, path};
   state s;
   s.id = read_string(r, "id", true);
-  auto name = read_string(r, "name");
-  if (!r.has("name"))
-    r.missing("name");
+  auto name = require_string(r, "name");
   auto type_node = r.get("type");
   if (!type_node.IsDefined()) {
     r.missing("type", "one of sleep, event, operation, parallel, switch, inject, "
@@ -1168,10 +1134,8 @@ std::optional<workflow> document_reader::read(const Node& root) {
     } else if (expect_object(ctx(), schema, "dataInputSchema",
                              "'dataInputSchema' (a URI or an object)")) {
       object_reader sr{ctx(), schema, "dataInputSchema"};
-      auto s = read_string(sr, "schema", true);
+      auto s = require_string(sr, "schema", true);
       auto fail_on = read_bool(sr, "failOnValidationErrors");
-      if (!sr.has("schema"))
-        sr.missing("schema");
       if (!sr.has("failOnValidationErrors"))
         sr.missing("failOnValidationErrors");
       sr.finish();

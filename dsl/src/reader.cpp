@@ -360,6 +360,16 @@ std::optional<std::string> read_string(object_reader& r, std::string_view key,
   return n.Scalar();
 }
 
+std::optional<std::string> require_string(object_reader& r, std::string_view key,
+                                          bool non_empty) {
+  if (!r.has(key)) {
+    r.get(key);
+    r.missing(key);
+    return std::nullopt;
+  }
+  return read_string(r, key, non_empty);
+}
+
 std::optional<bool> read_bool(object_reader& r, std::string_view key) {
   auto n = r.get(key);
   if (!n.IsDefined() || !expect_kind(r, key, n, json_kind::boolean))

@@ -106,6 +106,9 @@ private:
 // an absent or wrong member.
 std::optional<std::string> read_string(object_reader& r, std::string_view key,
                                        bool non_empty = false);
+/// As `read_string`, and reports the member missing when it is absent.
+std::optional<std::string> require_string(object_reader& r, std::string_view key,
+                                          bool non_empty = false);
 std::optional<bool> read_bool(object_reader& r, std::string_view key);
 std::optional<double> read_number(object_reader& r, std::string_view key);
 /// A non-negative integer given as a number or a numeric string
