@@ -1,6 +1,7 @@
 // The `meshflow` command. Exit codes (SEMANTICS.md, "Command-line contract"):
-// 0 success, 1 invalid definition / failed instance, 2 usage or unreadable
-// input. No input ends in a crash: every failure is a message and a code.
+// 0 success, 1 an invalid (or unreadable) definition / a failed instance,
+// 2 a wrong command line. No input ends in a crash: every failure is a
+// message and a code.
 
 #include <cstdio>
 #include <exception>

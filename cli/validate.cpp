@@ -27,7 +27,7 @@ void add_validate(CLI::App& app, options& opts) {
       std::vector<dsl::diagnostic> all;
       bool invalid = false;
       for (const auto& file : a->files) {
-        dsl::validate_options options;
+        dsl::load_options options;
         options.strict = a->strict;
         auto v = dsl::validate_file(file, options);
         invalid = invalid || dsl::has_errors(v.diagnostics);

@@ -308,9 +308,9 @@ std::vector<diagnostic> check_references(const workflow& w, severity findings) {
   return checker{w, findings}.run();
 }
 
-validation validate_file(const std::filesystem::path& file, const validate_options& options) {
+validation validate_file(const std::filesystem::path& file, const load_options& options) {
   validation v;
-  auto loaded = load_workflow_file(file, options.limits);
+  auto loaded = load_workflow_file(file, options);
   v.diagnostics = std::move(loaded.diagnostics);
   if (!loaded.workflow || has_errors(v.diagnostics))
     return v;

@@ -13,12 +13,25 @@ std::string_view name_of(severity s) {
   return s == severity::error ? "error" : "warning";
 }
 
+/// One line, whatever the document held: control characters are escaped.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  return out;
+}
+
 } // namespace
 
 std::string to_string(const diagnostic& d) {
-  auto path = d.path.empty() ? std::string{} : d.path + ": ";
-  return fmt::format("{}:{}:{}: {}: {}{}", d.file, d.position.line,
-                     d.position.column, name_of(d.severity), path, d.message);
+  auto path = d.path.empty() ? std::string{} : fmt::format("{}: ", printable(d.path));
+  return fmt::format("{}:{}:{}: {}: {}{}", printable(d.file), d.position.line,
+                     d.position.column, name_of(d.severity), path, printable(d.message));
 }
 
 std::string to_json(const std::vector<diagnostic>& ds) {

@@ -139,7 +139,7 @@ prepare_expression(std::string_view text,
   else if (!open.empty())
     out.error = fmt::format("'{}' is never closed", open.back() == 'i' ? '(' : open.back());
   else if (trim(o).empty())
-    out.error = "the expression is empty";
+    o.assign(1, '.');  // jq compiles an empty program as the identity
   return out;
 }
 

@@ -82,8 +82,8 @@ bool exactly_one(object_reader& r, std::initializer_list<std::string_view> keys,
 class document_reader {
 public:
   document_reader(read_context& ctx, std::filesystem::path base_dir,
-                  const load_limits& limits, std::vector<diagnostic>& out)
-    : ctx_(&ctx), base_dir_(std::move(base_dir)), limits_(limits), out_(out) {
+                  const load_options& options, std::vector<diagnostic>& out)
+    : ctx_(&ctx), base_dir_(std::move(base_dir)), options_(options), out_(out) {
   }
 
   std::optional<workflow> read(const Node& root);
@@ -274,7 +274,7 @@ private:
       auto doc = referenced(n.Scalar(), r.path_of(key), n);
       if (!doc.root)
         return {};
-      read_context sub{doc.file, out_, doc.positions, limits_.max_nodes};
+      read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
       if (!expect_object(sub, *doc.root, "", fmt::format("a document of {}", key)))
         return {};
       object_reader dr{sub, *doc.root, ""};
@@ -306,6 +306,15 @@ private:
 
   read_context& ctx() { return *ctx_; }
 
+  /// Something the schema accepts but that cannot run: an error when
+  /// strict, else a warning that says deploying will fail.
+  void finding(const std::string& path, const Node& at, std::string message) {
+    if (options_.strict)
+      ctx().error(path, at, std::move(message));
+    else
+      ctx().warning(path, at, message + " (deploying this workflow will fail)");
+  }
+
   struct referenced_document {
     std::string file;
     std::optional<Node> root;
@@ -330,7 +339,7 @@ private:
     auto file = std::filesystem::path{name}.is_absolute() ? std::filesystem::path{name}
                                                           : base_dir_ / name;
     doc.file = file.string();
-    auto text = read_file(file, limits_.max_bytes);
+    auto text = read_file(file, options_.max_bytes);
     if (!text) {
       ctx().warning(path, at,
                    fmt::format("cannot read '{}' ({}); the definitions it holds are "
@@ -460,7 +469,7 @@ private:
       auto doc = referenced(n.Scalar(), path, n);
       if (!doc.root)
         return t;
-      read_context sub{doc.file, out_, doc.positions, limits_.max_nodes};
+      read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
       if (!expect_object(sub, *doc.root, "", "a timeouts document"))
         return t;
       object_reader dr{sub, *doc.root, ""};
@@ -558,8 +567,9 @@ private:
     auto path = parent.path_of("end");
     if (kind_of(n) == json_kind::boolean) {
       if (n.Scalar() == "false" || n.Scalar() == "False" || n.Scalar() == "FALSE") {
-        ctx().error(path, n, "'end: false' does not end anything; give a 'transition' "
-                            "instead, or 'end: true'");
+        // The schema allows it; it leaves the state with nowhere to go.
+        finding(path, n, "'end: false' does not end anything and there is no "
+                         "'transition': give 'end: true' or a 'transition'");
         return std::nullopt;
       }
       return end_def{};
@@ -650,7 +660,7 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     function_ref f;
-    auto name = require_string(r, "refName", true);
+    auto name = require_string(r, "refName");
     if (auto args = read_object(r, "arguments"))
       f.arguments = std::move(*args);
     f.selection_set = read_string(r, "selectionSet");
@@ -670,8 +680,8 @@ private:
       return std::nullopt;
     object_reader r{ctx(), n, path};
     event_ref e;
-    auto trigger = require_string(r, "triggerEventRef", true);
-    e.result_event_ref = read_string(r, "resultEventRef", true);
+    auto trigger = require_string(r, "triggerEventRef");
+    e.result_event_ref = read_string(r, "resultEventRef");
     e.result_event_timeout = read_duration(r, "resultEventTimeout");
     e.data = read_string_or_object(r, "data");
     e.context_attributes = read_string_map(r, "contextAttributes");
@@ -934,7 +944,7 @@ private:
 
   read_context* ctx_;
   std::filesystem::path base_dir_;
-  load_limits limits_;
+  load_options options_;
   std::vector<diagnostic>& out_;
   bool unresolved_ = false;
 
@@ -1114,6 +1124,8 @@ std::optional<workflow> document_reader::read(const Node& root) {
   w.version = read_string(r, "version", true);
   if (!r.has("id") && !r.has("key"))
     r.missing("id", "or 'key': the workflow's identity");
+  if (r.has("id") && r.has("key"))
+    ctx().error("key", r.get("key"), "give either 'id' or 'key', not both");
   if (auto v = read_string(r, "specVersion", true)) {
     w.spec_version = *v;
     if (*v != "0.8")
@@ -1149,7 +1161,7 @@ std::optional<workflow> document_reader::read(const Node& root) {
     if (kind_of(secrets) == json_kind::string) {
       auto doc = referenced(secrets.Scalar(), "secrets", secrets);
       if (doc.root) {
-        read_context sub{doc.file, out_, doc.positions, limits_.max_nodes};
+        read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
         if (expect_object(sub, *doc.root, "", "a secrets document")) {
           object_reader dr{sub, *doc.root, ""};
           if (auto l = read_string_list(dr, "secrets", true))
@@ -1167,7 +1179,7 @@ std::optional<workflow> document_reader::read(const Node& root) {
     if (kind_of(constants) == json_kind::string) {
       auto doc = referenced(constants.Scalar(), "constants", constants);
       if (doc.root) {
-        read_context sub{doc.file, out_, doc.positions, limits_.max_nodes};
+        read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
         if (expect_object(sub, *doc.root, "", "a constants document"))
           if (auto j = to_json(sub, *doc.root, ""))
             w.constants = std::move(*j);
@@ -1240,13 +1252,13 @@ std::optional<workflow> document_reader::read(const Node& root) {
 
 load_result load_workflow_text(std::string_view text, std::string file,
                                const std::filesystem::path& base_dir,
-                               const load_limits& limits) {
+                               const load_options& options) {
   load_result result;
-  if (text.size() > limits.max_bytes) {
+  if (text.size() > options.max_bytes) {
     result.diagnostics.push_back(
       {file, {1, 1}, severity::error, "",
        fmt::format("the document is {} bytes; definitions are limited to {} bytes",
-                   text.size(), limits.max_bytes)});
+                   text.size(), options.max_bytes)});
     return result;
   }
   auto parsed = detail::parse_document(text, file);
@@ -1254,8 +1266,8 @@ load_result load_workflow_text(std::string_view text, std::string file,
   if (!parsed.root)
     return result;
   workflow w;
-  detail::read_context ctx{file, result.diagnostics, w.source_map, limits.max_nodes};
-  document_reader reader{ctx, base_dir, limits, result.diagnostics};
+  detail::read_context ctx{file, result.diagnostics, w.source_map, options.max_nodes};
+  document_reader reader{ctx, base_dir, options, result.diagnostics};
   try {
     auto read = reader.read(*parsed.root);
     if (read) {
@@ -1274,15 +1286,15 @@ load_result load_workflow_text(std::string_view text, std::string file,
 }
 
 load_result load_workflow_file(const std::filesystem::path& file,
-                               const load_limits& limits) {
-  auto text = detail::read_file(file, limits.max_bytes);
+                               const load_options& options) {
+  auto text = detail::read_file(file, options.max_bytes);
   if (!text) {
     load_result result;
     result.diagnostics.push_back(
       {file.string(), {}, severity::error, "", text.error().message});
     return result;
   }
-  return load_workflow_text(*text, file.string(), file.parent_path(), limits);
+  return load_workflow_text(*text, file.string(), file.parent_path(), options);
 }
 
 } // namespace meshflow::dsl

@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <algorithm>
+
 #include <fstream>
 #include <iterator>
 
@@ -95,6 +97,39 @@ struct json_syntax_check : nlohmann::json_sax<nlohmann::json> {
   }
 };
 
+/// Where a second YAML document starts (a `---` after content, or content
+/// after `...`), if one does.
+std::optional<std::size_t> second_document_at(std::string_view text) {
+  auto marker = [](std::string_view line, std::string_view m) {
+    return line.starts_with(m) && (line.size() == 3 || line[3] == ' ' || line[3] == '\t'
+                                   || line[3] == '\r');
+  };
+  bool content = false, ended = false;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = std::min(text.find('\n', pos), text.size());
+    auto line = text.substr(pos, end - pos);
+    auto first = line.find_first_not_of(" \t\r");
+    bool blank = first == std::string_view::npos || line[first] == '#';
+    if (marker(line, "---")) {
+      if (content)
+        return pos;
+      content = true;  // `--- value` may carry the document on its own line
+      if (line.find_first_not_of(" \t\r", 3) == std::string_view::npos
+          || line[line.find_first_not_of(" \t\r", 3)] == '#')
+        content = false;
+    } else if (marker(line, "...")) {
+      ended = content;
+    } else if (!blank && line[0] != '%') {
+      if (ended)
+        return pos;
+      content = true;
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
 diagnostic error_at(const std::string& file, source_position pos, std::string message) {
   return {file, pos, severity::error, "", std::move(message)};
 }
@@ -120,18 +155,34 @@ parsed_document parse_document(std::string_view text, const std::string& file) {
     out.diagnostics.push_back(error_at(file, {1, 1}, "the document is empty"));
     return out;
   }
-  if (text[first] == '{' || text[first] == '[') {
-    // JSON: let a JSON parser name JSON mistakes; YAML's words for them mislead.
+  bool json_file = file.ends_with(".json");
+  if (json_file || text[first] == '{' || text[first] == '[') {
+    // JSON: let a JSON parser name JSON mistakes; YAML's words for them
+    // mislead. A YAML file may start with a flow collection that is not
+    // JSON: that one is read as YAML.
     json_syntax_check check;
     nlohmann::json::sax_parse(text.begin(), text.end(), &check);
-    if (check.error) {
+    if (check.error && json_file) {
       out.diagnostics.push_back(error_at(file, position_at(text, check.offset),
                                          fmt::format("not valid JSON: {}", check.message)));
       return out;
     }
   }
+  if (auto second = second_document_at(text)) {
+    out.diagnostics.push_back(
+      error_at(file, position_at(text, *second),
+               "a second YAML document starts here; a definition file holds one document"));
+    return out;
+  }
   try {
+    // YAML::LoadAll would tell the documents apart, but loops forever on
+    // some malformed input: the markers were checked above instead.
     out.root = YAML::Load(std::string{text});
+  } catch (const YAML::DeepRecursion& e) {
+    out.diagnostics.push_back(error_at(
+      file, {e.mark.line + 1, e.mark.column + 1},
+      fmt::format("nesting deeper than {} levels; definitions are not nested that deeply",
+                  e.depth() - 1)));
   } catch (const YAML::Exception& e) {
     source_position pos{};
     if (!e.mark.is_null())

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "meshflow/dsl/diagnostic.hpp"

@@ -117,3 +117,12 @@ TEST(check, expressions_are_compiled_and_errors_name_the_expression) {
   EXPECT_EQ(errors[1].path, "states[0].dataConditions[2].condition");
   EXPECT_NE(errors[1].message.find("syntax error"), std::string::npos) << errors[1].message;
 }
+
+TEST(check, an_empty_reference_is_a_reference_finding) {
+  auto ds = check(workflow_with("  - name: A\n    type: operation\n    actions:\n"
+                                "      - functionRef: {refName: ''}\n    end: true\n"),
+                  severity::warning);
+  ASSERT_EQ(ds.size(), 1u) << all_text(ds);
+  EXPECT_EQ(ds[0].severity, severity::warning);
+  EXPECT_NE(ds[0].message.find("no function named ''"), std::string::npos);
+}

@@ -34,7 +34,6 @@ TEST(expression, an_expression_cannot_escape_its_parentheses) {
   EXPECT_TRUE(prepare_expression(".a) | (.b", {}).error);
   EXPECT_TRUE(prepare_expression(".a | (.b", {}).error);
   EXPECT_TRUE(prepare_expression("\"open", {}).error);
-  EXPECT_TRUE(prepare_expression("${ }", {}).error);
   // Brackets inside strings, interpolations and comments do not count.
   EXPECT_FALSE(prepare_expression(R"x("a)" + .b + "(\(.c | (.d))")x", {}).error);
   EXPECT_FALSE(prepare_expression(".a # closing ) in a comment\n| .b", {}).error);
@@ -44,4 +43,11 @@ TEST(expression, notices_calls_to_error) {
   EXPECT_TRUE(prepare_expression(R"(if .x then error("bad") else . end)", {}).calls_error);
   EXPECT_FALSE(prepare_expression(".errors | length", {}).calls_error);
   EXPECT_FALSE(prepare_expression(R"("error")", {}).calls_error);
+}
+
+TEST(expression, an_empty_expression_is_the_identity_as_in_jq) {
+  auto p = prepare_expression("", {});
+  EXPECT_FALSE(p.error);
+  EXPECT_EQ(p.source, ".");
+  EXPECT_EQ(prepare_expression("${ }", {}).source, ".");
 }

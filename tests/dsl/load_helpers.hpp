@@ -10,7 +10,7 @@
 
 namespace meshflow::dsl::testing {
 
-inline load_result load(std::string_view text, load_limits limits = {}) {
+inline load_result load(std::string_view text, load_options limits = {}) {
   return load_workflow_text(text, "test.yaml", ".", limits);
 }
 

@@ -1,6 +1,8 @@
 // What the 0.8 JSON schema checks, checked by the reader, with positions,
 // definition paths and suggestions.
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -185,8 +187,8 @@ TEST(load, alias_bombs_stop_at_the_node_budget) {
   for (char c = 'b'; c <= 'j'; ++c)
     text += fmt::format("  {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n",
                         c, static_cast<char>(c - 1));
-  load_limits limits;
-  limits.max_nodes = 100'000;  // the default (2M) works the same, only longer
+  load_options limits;
+  limits.max_nodes = 100'000;  // the default (1M) works the same, only longer
   auto r = load(text + "states:\n" + inject_end, limits);
   EXPECT_FALSE(r.workflow);
   EXPECT_NE(all_text(r.diagnostics).find("too many nodes"), std::string::npos)
@@ -216,4 +218,59 @@ TEST(load, oversized_documents_are_refused_with_the_limit) {
   auto r = load(std::string(11 * 1024 * 1024, ' '));
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_NE(r.diagnostics[0].message.find("limited to"), std::string::npos);
+}
+
+TEST(load, id_and_key_together_are_rejected_as_the_schema_does) {
+  auto d = only_error(load("id: a\nkey: b\nspecVersion: '0.8'\nstates:\n" + inject_end));
+  EXPECT_EQ(d.path, "key");
+}
+
+TEST(load, end_false_is_a_finding_warning_unless_strict) {
+  auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: false\n");
+  auto lenient = load(text);
+  EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
+  ASSERT_EQ(lenient.diagnostics.size(), 1u);
+  EXPECT_NE(lenient.diagnostics[0].message.find("deploying this workflow will fail"),
+            std::string::npos);
+  load_options strict;
+  strict.strict = true;
+  EXPECT_EQ(only_error(load(text, strict)).path, "states[0].end");
+}
+
+TEST(load, yaml_flow_style_is_yaml_even_when_it_starts_like_json) {
+  auto r = load_workflow_text(
+    "{id: t, specVersion: '0.8', states: [{name: A, type: inject, data: {}, end: true}]}",
+    "flow.sw.yaml", ".");
+  EXPECT_TRUE(r.workflow) << all_text(r.diagnostics);
+  // In a .json file the same text is a JSON error, named as one.
+  auto j = load_workflow_text("{id: t}", "flow.sw.json", ".");
+  EXPECT_NE(all_text(j.diagnostics).find("not valid JSON"), std::string::npos);
+}
+
+TEST(load, a_file_holds_one_document) {
+  auto d = only_error(load(workflow_with(inject_end) + "---\nid: other\n"));
+  EXPECT_NE(d.message.find("a second YAML document"), std::string::npos) << d.message;
+  EXPECT_EQ(d.position.line, 9);
+}
+
+TEST(load, deep_nesting_is_named_as_such) {
+  auto d = only_error(load(std::string(100000, '[') + std::string(100000, ']')));
+  EXPECT_NE(d.message.find("nesting deeper than"), std::string::npos) << d.message;
+}
+
+TEST(load, diagnostics_stay_on_one_line) {
+  auto r = load(workflow_with(inject_end, "\"a\\u0000b\\nc\": 1\n"));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  auto line = to_string(r.diagnostics[0]);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line.find('\0'), std::string::npos);
+  EXPECT_NE(line.find("\\u0000"), std::string::npos) << line;
+}
+
+TEST(load, junk_after_a_flow_document_does_not_hang_the_reader) {
+  // Found by the fuzzer: YAML::LoadAll loops forever on this input.
+  auto r = load_workflow_file(std::filesystem::path{__FILE__}.parent_path()
+                              / "inputs/yaml-cpp-loadall-loop.sw.yaml");
+  EXPECT_FALSE(r.workflow);
+  EXPECT_FALSE(errors_of(r.diagnostics).empty());
 }

@@ -8,7 +8,7 @@ struct action;
 struct diagnostic;
 struct event_def;
 struct function_def;
-struct load_limits;
+struct load_options;
 struct load_result;
 struct plan;
 struct state;

@@ -13,13 +13,17 @@
 namespace meshflow::dsl {
 
 /// Limits that keep a hostile document from exhausting a node.
-struct load_limits {
+struct load_options {
   /// Largest document read, in bytes. Definitions travel as Kafka records,
   /// so they stay far below this.
   std::size_t max_bytes = 10 * 1024 * 1024;
   /// Most YAML nodes visited while reading, aliases expanded (a YAML alias
   /// bomb expands to billions).
-  std::size_t max_nodes = 2'000'000;
+  std::size_t max_nodes = 1'000'000;
+  /// Findings that the 0.8 schema accepts but that make a definition
+  /// impossible to run (`end: false` with no transition) are errors; by
+  /// default they are warnings, as for `check_references`.
+  bool strict = false;
 };
 
 /// The result of reading a document: the definition when its structure could
@@ -35,12 +39,12 @@ struct load_result {
 /// "functiondefs.json"`) are loaded relative to the file. No input, however
 /// broken, throws.
 load_result load_workflow_file(const std::filesystem::path& file,
-                               const load_limits& limits = {});
+                               const load_options& options = {});
 
 /// As `load_workflow_file`, for a document in memory; `file` names it in
 /// diagnostics and `base_dir` resolves file references.
 load_result load_workflow_text(std::string_view text, std::string file,
                                const std::filesystem::path& base_dir,
-                               const load_limits& limits = {});
+                               const load_options& options = {});
 
 } // namespace meshflow::dsl

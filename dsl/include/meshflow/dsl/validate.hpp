@@ -24,18 +24,12 @@ namespace meshflow::dsl {
 /// as warnings, `validate --strict` and every deploy as errors.
 std::vector<diagnostic> check_references(const workflow& w, severity findings);
 
-struct validate_options {
-  /// Reference findings are errors, as at deploy.
-  bool strict = false;
-  load_limits limits;
-};
-
 /// Everything `meshflow validate` does for one file: read, check, compile.
 struct validation {
   std::shared_ptr<const dsl::plan> plan;  // when there is no error
   std::vector<diagnostic> diagnostics;
 };
 
-validation validate_file(const std::filesystem::path& file, const validate_options& options = {});
+validation validate_file(const std::filesystem::path& file, const load_options& options = {});
 
 } // namespace meshflow::dsl
