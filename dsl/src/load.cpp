@@ -342,9 +342,8 @@ private:
     auto text = read_file(file, options_.max_bytes);
     if (!text) {
       ctx().warning(path, at,
-                   fmt::format("cannot read '{}' ({}); the definitions it holds are "
-                               "not checked",
-                               uri, text.error().message));
+                    fmt::format("{}; the definitions of '{}' are not checked",
+                                text.error().message, uri));
       unresolved_ = true;
       return doc;
     }

@@ -28,7 +28,6 @@ public:
   }
 
   void collect() {
-    std::size_t k = 0;
     for (std::size_t i = 0; i < w_.functions.size(); ++i) {
       const auto& f = w_.functions[i];
       if (f.type != function_type::expression)
@@ -38,7 +37,6 @@ public:
       report(path, p);
       builder_.add_function(p.error ? "null" : p.source);
       function_paths_.push_back(path);
-      ++k;
     }
     for (std::size_t i = 0; i < w_.states.size(); ++i)
       state_at(w_.states[i], fmt::format("states[{}]", i));
