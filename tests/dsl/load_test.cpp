@@ -2,11 +2,13 @@
 // definition paths and suggestions.
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "load_helpers.hpp"
+#include "meshflow/dsl/document.hpp"
 
 using namespace meshflow::dsl;
 using namespace meshflow::dsl::testing;
@@ -273,4 +275,23 @@ TEST(load, junk_after_a_flow_document_does_not_hang_the_reader) {
                               / "inputs/yaml-cpp-loadall-loop.sw.yaml");
   EXPECT_FALSE(r.workflow);
   EXPECT_FALSE(errors_of(r.diagnostics).empty());
+}
+
+TEST(load, other_documents_read_as_json_with_the_same_care) {
+  auto dir = std::filesystem::temp_directory_path() / "meshflow-read-document";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream{dir / "api.yaml"} << "openapi: 3.0.0\npaths:\n  /a: {get: {operationId: a}}\n"
+                                       "version: 1.0\n";
+    std::ofstream{dir / "bad.yaml"} << "a: [1,\n";
+  }
+  auto doc = read_document(dir / "api.yaml");
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ((*doc)["paths"]["/a"]["get"]["operationId"], "a");
+  EXPECT_EQ((*doc)["version"], 1.0);  // typed as YAML 1.2 says
+  auto bad = read_document(dir / "bad.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("bad.yaml:"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(read_document(dir / "missing.yaml"));
+  std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "meshflow/dsl/load.hpp"
+#include "meshflow/error.hpp"
+
+namespace meshflow::dsl {
+
+/// A JSON or YAML document (an OpenAPI or AsyncAPI description, a data
+/// file) as JSON, read with the same limits and checks as a workflow
+/// definition. The error (code `document`) names the file, line and column.
+expected<nlohmann::json> read_document(const std::filesystem::path& file,
+                                       const load_options& options = {});
+
+} // namespace meshflow::dsl
