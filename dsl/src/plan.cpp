@@ -37,7 +37,17 @@ public:
       report(path, p);
       builder_.add_function(p.error ? "null" : p.source);
       function_paths_.push_back(path);
+      function_calls_error_.push_back(p.calls_error);
     }
+    // An expression function called by a functionRef runs on its own:
+    // `functions[i].operation` names an expression that calls it.
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < w_.functions.size(); ++i)
+      if (w_.functions[i].type == function_type::expression) {
+        builder_.add(fmt::format("__mf_fn_{}", k), false, function_calls_error_[k]);
+        ++k;
+        site_paths_.push_back(fmt::format("functions[{}].operation", i));
+      }
     for (std::size_t i = 0; i < w_.states.size(); ++i)
       state_at(w_.states[i], fmt::format("states[{}]", i));
   }
@@ -182,6 +192,7 @@ private:
   std::vector<diagnostic>& out_;
   std::vector<std::string> function_names_;
   std::vector<std::string> function_paths_;
+  std::vector<bool> function_calls_error_;
   std::vector<std::string> site_paths_;
   jq::program_builder builder_;
 };

@@ -73,6 +73,35 @@ void add_parameters(const nlohmann::json& list, std::vector<rest_operation::para
   }
 }
 
+/// Sends `req` to `origin`; the response body, or the error with its code.
+expected<std::string> send(const std::string& origin, httplib::Request& req,
+                           std::chrono::milliseconds timeout) {
+  httplib::Client client{origin};
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout - seconds);
+  client.set_connection_timeout(seconds.count(), micros.count());
+  client.set_read_timeout(seconds.count(), micros.count());
+  client.set_write_timeout(seconds.count(), micros.count());
+
+  auto started = std::chrono::steady_clock::now();
+  auto res = client.send(req);
+  if (!res) {
+    auto error = res.error();
+    bool timed_out = error == httplib::Error::ConnectionTimeout
+                     || ((error == httplib::Error::Read || error == httplib::Error::Write)
+                         && std::chrono::steady_clock::now() - started >= timeout);
+    return fail(timed_out ? "timeout" : "connection",
+                fmt::format("{} {}{}: {}", req.method, origin, req.path,
+                            timed_out ? fmt::format("no answer within {} ms", timeout.count())
+                                      : httplib::to_string(error)));
+  }
+  if (res->status >= 400)
+    return fail(std::to_string(res->status),
+                fmt::format("{} {}{} answered {}: {}", req.method, origin, req.path,
+                            res->status, res->body.substr(0, 200)));
+  return std::move(res->body);
+}
+
 } // namespace
 
 expected<std::pair<std::string, std::string>> split_operation(std::string_view operation) {
@@ -179,35 +208,25 @@ expected<nlohmann::json> call(const rest_operation& op, const nlohmann::json& ar
   }
   req.set_header("Accept", "application/json");
 
-  httplib::Client client{op.server};
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout - seconds);
-  client.set_connection_timeout(seconds.count(), micros.count());
-  client.set_read_timeout(seconds.count(), micros.count());
-  client.set_write_timeout(seconds.count(), micros.count());
-
-  auto started = std::chrono::steady_clock::now();
-  auto res = client.send(req);
-  if (!res) {
-    auto error = res.error();
-    bool timed_out = error == httplib::Error::ConnectionTimeout
-                     || ((error == httplib::Error::Read || error == httplib::Error::Write)
-                         && std::chrono::steady_clock::now() - started >= timeout);
-    return fail(timed_out ? "timeout" : "connection",
-                fmt::format("{} {}{}: {}", op.method, op.server, req.path,
-                            timed_out ? fmt::format("no answer within {} ms", timeout.count())
-                                      : httplib::to_string(error)));
-  }
-  if (res->status >= 400)
-    return fail(std::to_string(res->status),
-                fmt::format("{} {}{} answered {}: {}", op.method, op.server, req.path,
-                            res->status, res->body.substr(0, 200)));
-  if (res->body.empty())
+  auto res = send(op.server, req, timeout);
+  if (!res)
+    return tl::unexpected(res.error());
+  if (res->empty())
     return nlohmann::json(nullptr);
-  auto body = nlohmann::json::parse(res->body, nullptr, false);
+  auto body = nlohmann::json::parse(*res, nullptr, false);
   if (body.is_discarded())
-    return nlohmann::json(res->body);
+    return nlohmann::json(*res);
   return body;
+}
+
+expected<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout) {
+  auto parts = split_url(url);
+  if (!parts)
+    return tl::unexpected(parts.error());
+  httplib::Request req;
+  req.method = "GET";
+  req.path = parts->path.empty() ? "/" : parts->path;
+  return send(parts->origin, req, timeout);
 }
 
 } // namespace meshflow::transport

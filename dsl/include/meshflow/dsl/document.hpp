@@ -1,6 +1,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -14,5 +16,10 @@ namespace meshflow::dsl {
 /// definition. The error (code `document`) names the file, line and column.
 expected<nlohmann::json> read_document(const std::filesystem::path& file,
                                        const load_options& options = {});
+
+/// The same for a document in memory (fetched over HTTP, say); `name`
+/// names it in errors.
+expected<nlohmann::json> parse_document(std::string_view text, const std::string& name,
+                                        const load_options& options = {});
 
 } // namespace meshflow::dsl

@@ -37,8 +37,9 @@ struct plan {
   std::unordered_map<std::string, std::size_t> retry_index;
 
   /// The compiled expression at a definition path that holds one, e.g.
-  /// `states[2].dataConditions[0].condition` or
-  /// `states[0].actions[1].functionRef.arguments.name`.
+  /// `states[2].dataConditions[0].condition`,
+  /// `states[0].actions[1].functionRef.arguments.name`, or
+  /// `functions[3].operation` for an expression function.
   std::unordered_map<std::string, jq::expression_id> expression_at;
 
   std::optional<jq::expression_id> expression(std::string_view path) const {

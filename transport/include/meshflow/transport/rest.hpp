@@ -49,4 +49,8 @@ expected<rest_operation> find_operation(const nlohmann::json& doc, std::string_v
 expected<nlohmann::json> call(const rest_operation& op, const nlohmann::json& arguments,
                               std::chrono::milliseconds timeout);
 
+/// The body of `GET url` (an OpenAPI document published by its service);
+/// errors as for `call`.
+expected<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout);
+
 } // namespace meshflow::transport
