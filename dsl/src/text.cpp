@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include "meshflow/utf8.hpp"
+
 #include <algorithm>
 
 #include <fstream>
@@ -41,28 +43,6 @@ source_position position_at(std::string_view text, std::size_t offset) {
 }
 
 namespace {
-
-/// Offset of the first byte that is not well-formed UTF-8, or npos.
-std::size_t invalid_utf8_at(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size())
-      return i;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
-        return i;
-    std::uint32_t cp = n == 1 ? c : c & (0xFF >> (n + 1));
-    for (std::size_t k = 1; k < n; ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    bool overlong = (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
-    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return i;
-    i += n;
-  }
-  return std::string_view::npos;
-}
 
 /// Reads JSON without building it, keeping the first syntax error.
 struct json_syntax_check : nlohmann::json_sax<nlohmann::json> {
@@ -143,7 +123,7 @@ parsed_document parse_document(std::string_view text, const std::string& file) {
                                        "not a text document (it contains a NUL byte)"));
     return out;
   }
-  if (auto bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+  if (auto bad = utf8::first_invalid(text); bad != std::string_view::npos) {
     out.diagnostics.push_back(error_at(
       file, position_at(text, bad),
       fmt::format("invalid UTF-8 (byte 0x{:02X} at offset {}); save the file as UTF-8",

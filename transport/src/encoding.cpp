@@ -5,43 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "meshflow/utf8.hpp"
+
 namespace meshflow::transport::detail {
 
 namespace {
-
-// Decodes the code point starting at `text[i]`, advancing `i`; nothing when
-// the bytes there are not well-formed UTF-8 (RFC 3629).
-std::optional<char32_t> next_code_point(std::string_view text, std::size_t& i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char lead = byte(i);
-  if (lead < 0x80) {
-    ++i;
-    return lead;
-  }
-  std::size_t length = 0;
-  char32_t cp = 0;
-  char32_t min = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2, cp = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, cp = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, cp = lead & 0x07, min = 0x10000;
-  } else {
-    return std::nullopt;
-  }
-  if (text.size() - i < length)
-    return std::nullopt;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80)
-      return std::nullopt;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return std::nullopt;
-  i += length;
-  return cp;
-}
 
 bool is_control(char32_t cp) {
   return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F);
@@ -65,17 +33,10 @@ constexpr std::array<std::int8_t, 256> base64_values = [] {
 
 } // namespace
 
-bool is_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();)
-    if (!next_code_point(text, i))
-      return false;
-  return true;
-}
-
 std::optional<std::string> string_problem(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     std::size_t at = i;
-    auto cp = next_code_point(text, i);
+    auto cp = utf8::next_code_point(text, i);
     if (!cp)
       return fmt::format("is not valid UTF-8 (bad byte at offset {})", at);
     if (is_control(*cp))

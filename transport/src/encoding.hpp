@@ -8,10 +8,6 @@
 
 namespace meshflow::transport::detail {
 
-/// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
-/// nothing above U+10FFFF).
-bool is_utf8(std::string_view text);
-
 /// Why `text` is not a valid CloudEvents String (not UTF-8, or it holds a
 /// control character or a Unicode noncharacter), or nothing when it is.
 std::optional<std::string> string_problem(std::string_view text);

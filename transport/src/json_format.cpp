@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "encoding.hpp"
+#include "meshflow/utf8.hpp"
 #include "meshflow/transport/errc.hpp"
 
 namespace meshflow::transport::json_format {
@@ -168,7 +169,7 @@ expected<json> encode(const cloud_event& event) {
         return out;
       }
     } else if (detail::is_text_media_type(*event.datacontenttype)
-               && detail::is_utf8(bytes)) {
+               && utf8::is_valid(bytes)) {
       out["data"] = bytes;
       return out;
     }

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "encoding.hpp"
+#include "meshflow/utf8.hpp"
 #include "meshflow/transport/errc.hpp"
 
 namespace meshflow::transport::proto_format {
@@ -86,7 +87,7 @@ expected<CloudEvent> encode(const cloud_event& event) {
     attributes[name] = string_value(value);
   if (event.data) {
     if (event.datacontenttype && detail::is_text_media_type(*event.datacontenttype)
-        && detail::is_utf8(*event.data))
+        && utf8::is_valid(*event.data))
       message.set_text_data(*event.data);
     else
       message.set_binary_data(*event.data);
