@@ -271,18 +271,15 @@ private:
     if (!n.IsDefined())
       return {};
     if (kind_of(n) == json_kind::string) {
-      auto doc = referenced(n.Scalar(), r.path_of(key), n);
-      if (!doc.root)
-        return {};
-      read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
-      if (!expect_object(sub, *doc.root, "", fmt::format("a document of {}", key)))
-        return {};
-      object_reader dr{sub, *doc.root, ""};
-      scoped_context in_document{*this, sub};
-      auto items = read_list<T>(dr, key, true, read_item);
-      if (!dr.has(key))
-        dr.missing(key);
-      dr.finish(false);
+      std::vector<T> items;
+      with_referenced(n.Scalar(), r.path_of(key), n, fmt::format("a document of {}", key),
+                      [&](read_context& sub, const Node& root) {
+                        object_reader dr{sub, root, ""};
+                        items = read_list<T>(dr, key, true, read_item);
+                        if (!dr.has(key))
+                          dr.missing(key);
+                        dr.finish(false);
+                      });
       return items;
     }
     return read_list<T>(r, key, true, read_item);
@@ -315,46 +312,48 @@ private:
       ctx().warning(path, at, message + " (deploying this workflow will fail)");
   }
 
-  struct referenced_document {
-    std::string file;
-    std::optional<Node> root;
-    dsl::source_map positions;
-  };
-
-  /// Loads a document named by a definition (a relative path or `file://`).
-  referenced_document referenced(const std::string& uri, const std::string& path,
-                                 const Node& at) {
-    referenced_document doc;
+  /// Reads the document a definition names by `uri` (a path relative to the
+  /// workflow, or `file://`): when it is an object, `read(ctx, root)` runs
+  /// with the document's own context, so that findings name its file and
+  /// lines. A remote or unreadable document is a warning, and what it holds
+  /// stays unchecked.
+  template <class F>
+  void with_referenced(const std::string& uri, const std::string& path, const Node& at,
+                       std::string_view what, F&& read) {
     std::string_view name = uri;
     if (name.starts_with("file://"))
       name.remove_prefix(7);
     else if (name.find("://") != std::string_view::npos) {
       ctx().warning(path, at,
-                   fmt::format("'{}' is not fetched by meshflow; the definitions "
-                               "it holds are not checked",
-                               uri));
+                    fmt::format("'{}' is not fetched by meshflow; the definitions "
+                                "it holds are not checked",
+                                uri));
       unresolved_ = true;
-      return doc;
+      return;
     }
     auto file = std::filesystem::path{name}.is_absolute() ? std::filesystem::path{name}
                                                           : base_dir_ / name;
-    doc.file = file.string();
     auto text = read_file(file, options_.max_bytes);
     if (!text) {
       ctx().warning(path, at,
                     fmt::format("{}; the definitions of '{}' are not checked",
                                 text.error().message, uri));
       unresolved_ = true;
-      return doc;
+      return;
     }
-    auto parsed = parse_document(*text, doc.file);
+    auto parsed = parse_document(*text, file.string());
     for (auto& d : parsed.diagnostics)
       out_.push_back(std::move(d));
-    if (!parsed.root)
+    if (!parsed.root) {
       unresolved_ = true;
-    else
-      doc.root = std::move(parsed.root);
-    return doc;
+      return;
+    }
+    dsl::source_map positions;
+    read_context sub{file.string(), out_, positions, options_.max_nodes};
+    if (!expect_object(sub, *parsed.root, "", what))
+      return;
+    scoped_context in_document{*this, sub};
+    read(sub, *parsed.root);
   }
 
   // --- data filters, timeouts --------------------------------------------
@@ -465,18 +464,16 @@ private:
       return t;
     auto path = parent.path_of("timeouts");
     if (strict && kind_of(n) == json_kind::string) {
-      auto doc = referenced(n.Scalar(), path, n);
-      if (!doc.root)
-        return t;
-      read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
-      if (!expect_object(sub, *doc.root, "", "a timeouts document"))
-        return t;
-      object_reader dr{sub, *doc.root, ""};
-      auto inner = dr.get("timeouts");
-      dr.finish(false);
-      if (!inner.IsDefined() || !expect_object(sub, inner, "timeouts", "'timeouts'"))
-        return t;
-      return timeouts_object(sub, inner, "timeouts", allowed, strict, owner);
+      with_referenced(n.Scalar(), path, n, "a timeouts document",
+                      [&](read_context& sub, const Node& root) {
+                        object_reader dr{sub, root, ""};
+                        auto inner = dr.get("timeouts");
+                        dr.finish(false);
+                        if (inner.IsDefined()
+                            && expect_object(sub, inner, "timeouts", "'timeouts'"))
+                          t = timeouts_object(sub, inner, "timeouts", allowed, strict, owner);
+                      });
+      return t;
     }
     if (!expect_object(ctx(), n, path, "'timeouts'"))
       return t;
@@ -1158,16 +1155,13 @@ std::optional<workflow> document_reader::read(const Node& root) {
   auto secrets = r.get("secrets");
   if (secrets.IsDefined()) {
     if (kind_of(secrets) == json_kind::string) {
-      auto doc = referenced(secrets.Scalar(), "secrets", secrets);
-      if (doc.root) {
-        read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
-        if (expect_object(sub, *doc.root, "", "a secrets document")) {
-          object_reader dr{sub, *doc.root, ""};
-          if (auto l = read_string_list(dr, "secrets", true))
-            w.secrets = *l;
-          dr.finish(false);
-        }
-      }
+      with_referenced(secrets.Scalar(), "secrets", secrets, "a secrets document",
+                      [&](read_context& sub, const Node& root) {
+                        object_reader dr{sub, root, ""};
+                        if (auto l = read_string_list(dr, "secrets", true))
+                          w.secrets = *l;
+                        dr.finish(false);
+                      });
     } else if (auto l = read_string_list(r, "secrets", true)) {
       w.secrets = *l;
     }
@@ -1176,13 +1170,11 @@ std::optional<workflow> document_reader::read(const Node& root) {
   auto constants = r.get("constants");
   if (constants.IsDefined()) {
     if (kind_of(constants) == json_kind::string) {
-      auto doc = referenced(constants.Scalar(), "constants", constants);
-      if (doc.root) {
-        read_context sub{doc.file, out_, doc.positions, options_.max_nodes};
-        if (expect_object(sub, *doc.root, "", "a constants document"))
-          if (auto j = to_json(sub, *doc.root, ""))
-            w.constants = std::move(*j);
-      }
+      with_referenced(constants.Scalar(), "constants", constants, "a constants document",
+                      [&](read_context& sub, const Node& root) {
+                        if (auto j = to_json(sub, root, ""))
+                          w.constants = std::move(*j);
+                      });
     } else if (auto j = read_object(r, "constants")) {
       w.constants = std::move(*j);
     }

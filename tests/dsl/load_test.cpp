@@ -295,3 +295,34 @@ TEST(load, other_documents_read_as_json_with_the_same_care) {
   EXPECT_FALSE(read_document(dir / "missing.yaml"));
   std::filesystem::remove_all(dir);
 }
+
+TEST(load, every_definition_list_can_live_in_a_file_beside_the_workflow) {
+  auto dir = std::filesystem::temp_directory_path() / "meshflow-referenced";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "constants.json"} << R"({"limit": 5})";
+  std::ofstream{dir / "secrets.yaml"} << "secrets: [TOKEN]\n";
+  std::ofstream{dir / "timeouts.yaml"} << "timeouts:\n  workflowExecTimeout: PT1H\n";
+  std::ofstream{dir / "retries.yaml"} << "retries:\n  - {name: r, maxAttempts: 3}\n";
+  std::ofstream{dir / "errors.yaml"} << "errors:\n  - {name: e, code: '503'}\n"
+                                     << "  - {nmae: typo}\n";
+  std::ofstream{dir / "flow.sw.yaml"}
+    << "id: t\nspecVersion: '0.8'\nconstants: constants.json\nsecrets: file://secrets.yaml\n"
+    << "timeouts: timeouts.yaml\nretries: retries.yaml\nerrors: errors.yaml\n"
+    << "states:\n" << inject_end;
+  auto r = load_workflow_file(dir / "flow.sw.yaml");
+  // The typo in errors.yaml is reported against that file, at its line.
+  auto errors = errors_of(r.diagnostics);
+  ASSERT_EQ(errors.size(), 2u) << all_text(r.diagnostics);
+  EXPECT_EQ(std::filesystem::path{errors[0].file}.filename(), "errors.yaml");
+  EXPECT_EQ(errors[0].position.line, 3);
+  std::ofstream{dir / "errors.yaml"} << "errors:\n  - {name: e, code: '503'}\n";
+  r = load_workflow_file(dir / "flow.sw.yaml");
+  ASSERT_TRUE(r.workflow) << all_text(r.diagnostics);
+  EXPECT_EQ(r.workflow->constants["limit"], 5);
+  EXPECT_EQ(r.workflow->secrets, std::vector<std::string>{"TOKEN"});
+  EXPECT_EQ(r.workflow->timeouts.workflow_exec_timeout->duration.value,
+            std::chrono::hours{1});
+  EXPECT_EQ(r.workflow->retries.at(0).max_attempts, 3);
+  EXPECT_EQ(*r.workflow->errors.at(0).code, "503");
+  std::filesystem::remove_all(dir);
+}
