@@ -25,4 +25,8 @@ void add_validate(CLI::App& app, options& opts);
 /// `meshflow diagram FILE [--format dot|mermaid]`
 void add_diagram(CLI::App& app, options& opts);
 
+/// `meshflow run FILE [--input JSON|@PATH] [--deploy FILE]... [--event @PATH]...
+/// [--timeout DURATION]`
+void add_run(CLI::App& app, options& opts);
+
 } // namespace meshflow::cli

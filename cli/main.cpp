@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   meshflow::cli::options opts;
   meshflow::cli::add_validate(app, opts);
   meshflow::cli::add_diagram(app, opts);
+  meshflow::cli::add_run(app, opts);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

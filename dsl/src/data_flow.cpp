@@ -58,17 +58,31 @@ expected<jq::value> action_input(const plan& p, const std::string& action_path,
   return apply(p, action_path + ".actionDataFilter.fromStateData", state_data, workflow);
 }
 
+expected<jq::value> action_results(const plan& p, const std::string& action_path,
+                                   const jq::value& result, const jq::value& workflow) {
+  return apply(p, action_path + ".actionDataFilter.results", result, workflow);
+}
+
+expected<jq::value> merge_selected_result(const plan& p, const action& a,
+                                          const std::string& action_path,
+                                          const jq::value& state_data,
+                                          const jq::value& selected, const jq::value& workflow) {
+  if (a.action_data_filter && !a.action_data_filter->use_results)
+    return state_data;
+  return merge_into(p, action_path + ".actionDataFilter.toStateData", state_data, selected,
+                    workflow);
+}
+
 expected<jq::value> merge_action_result(const plan& p, const action& a,
                                         const std::string& action_path,
                                         const jq::value& state_data, const jq::value& result,
                                         const jq::value& workflow) {
   if (a.action_data_filter && !a.action_data_filter->use_results)
     return state_data;
-  auto selected = apply(p, action_path + ".actionDataFilter.results", result, workflow);
+  auto selected = action_results(p, action_path, result, workflow);
   if (!selected)
     return selected;
-  return merge_into(p, action_path + ".actionDataFilter.toStateData", state_data, *selected,
-                    workflow);
+  return merge_selected_result(p, a, action_path, state_data, *selected, workflow);
 }
 
 expected<jq::value> merge_event_data(const plan& p,

@@ -30,6 +30,19 @@ expected<jq::value> state_data_out(const plan& p, const std::string& state_path,
 expected<jq::value> action_input(const plan& p, const std::string& action_path,
                                  const jq::value& state_data, const jq::value& workflow);
 
+/// An action's result through its `actionDataFilter.results` (the result
+/// itself when there is none): what is merged, and what a foreach
+/// iteration yields.
+expected<jq::value> action_results(const plan& p, const std::string& action_path,
+                                   const jq::value& result, const jq::value& workflow);
+
+/// The state data after merging `selected` (an `action_results` value) at
+/// the action's `toStateData`, or unchanged with `useResults: false`.
+expected<jq::value> merge_selected_result(const plan& p, const action& a,
+                                          const std::string& action_path,
+                                          const jq::value& state_data,
+                                          const jq::value& selected, const jq::value& workflow);
+
 /// The state data after an action's `result`: `useResults: false` leaves it
 /// as it was; else `results` selects from the result, which is merged at
 /// `toStateData` (or into the whole data; a non-object there is error

@@ -1,0 +1,83 @@
+#pragma once
+
+// The node's actors: the admin actor that owns deployed workflows and the
+// instances of this node, and one instance actor per live instance.
+//
+// How a request flows:
+//  1. A client (the CLI, over CAF's middleman, or `meshflow run` in
+//     process) sends the admin actor a request made of atoms and strings
+//     (the protocol below); every answer is JSON text, `{"error": {...}}`
+//     on failure, so that the wire carries only CAF's built-in types.
+//  2. `deploy` reads, checks (strictly) and compiles a definition, and binds
+//     its functions (function_binding.hpp): a `deployment`, immutable and
+//     shared by the version's instances.
+//  3. `start` spawns an instance actor (src/instance_actor.cpp), which
+//     animates an `instance` value with a `machine` (machine.hpp): it runs
+//     the machine's effects as CAF actions (a supervisor per invocation,
+//     `delayed_send` per timer), and reports status changes to the admin.
+//  4. An instance that ends hands its final snapshot to the admin and
+//     quits; `get` and `history` of an ended instance read that snapshot.
+//
+// Admin protocol (every argument and answer a std::string):
+//   (deploy_atom, path)                      -> {"workflows": [{id, version}]}
+//   (start_atom, workflow, version, input)   -> {"id": ...}   version "" = latest
+//   (get_atom, id) / (history_atom, id)      -> the instance / its history
+//   (list_atom, workflow, status)            -> [instances]   "" = any
+//   (pause_atom | resume_atom | cancel_atom | retry_atom, id) -> the instance
+//   (wait_atom, id)                          -> the instance, once it ended
+//   (event_atom, cloudevent_json, id)        -> {"delivered": n}
+//                 id "" = by `workflowinstanceid`, else to every waiting one,
+//                 and a new instance per workflow whose start state awaits it
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "meshflow/actors/function_binding.hpp"
+#include "meshflow/actors/instance.hpp"
+#include "meshflow/dsl/plan.hpp"
+
+namespace meshflow::actors {
+
+using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+// Between the admin and its instances.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using ended_atom = caf::atom_constant<caf::atom("ended")>;
+using child_atom = caf::atom_constant<caf::atom("child")>;
+using child_done_atom = caf::atom_constant<caf::atom("childdone")>;
+using produced_atom = caf::atom_constant<caf::atom("produced")>;
+
+/// A deployed workflow version: its plan and its function bindings.
+struct deployment {
+  std::shared_ptr<const dsl::plan> plan;
+  /// By function index.
+  std::vector<caf::actor> bindings;
+};
+
+/// How a node is set up.
+struct node_options {
+  std::shared_ptr<const native_registry> natives;
+  std::chrono::milliseconds http_timeout{std::chrono::seconds{30}};
+  /// Told of every event an instance produces, as CloudEvent JSON text:
+  /// (produced_atom, instance_id, event_json). Optional.
+  caf::actor event_listener;
+};
+
+/// Spawns a node's admin actor.
+caf::actor spawn_admin(caf::actor_system& sys, node_options options);
+
+} // namespace meshflow::actors

@@ -1,0 +1,223 @@
+#include "meshflow/actors/instance.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "meshflow/proto/instance.pb.h"
+#include "meshflow/transport/proto_format.hpp"
+
+namespace meshflow::actors {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> status_names{"RUNNING", "PAUSED", "COMPLETED",
+                                                       "FAULTED", "TERMINATED"};
+
+std::string json_text(const jq::value& v) { return v.dump(); }
+
+/// Reads JSON text written by `snapshot`.
+expected<jq::value> json_value(const std::string& text, std::string_view what) {
+  if (text.empty())
+    return jq::value{};
+  auto v = jq::value::parse(text);
+  if (!v)
+    return fail("snapshot", fmt::format("{}: {}", what, v.error().message));
+  return v;
+}
+
+} // namespace
+
+std::string_view to_string(instance_status s) { return status_names[static_cast<int>(s)]; }
+
+std::optional<instance_status> parse_status(std::string_view text) {
+  for (std::size_t k = 0; k < status_names.size(); ++k)
+    if (status_names[k] == text)
+      return static_cast<instance_status>(k);
+  return std::nullopt;
+}
+
+std::string snapshot(const instance& i) {
+  meshflow::instance::Instance m;
+  m.set_id(i.id);
+  m.set_workflow_id(i.workflow_id);
+  m.set_version(i.version);
+  m.set_status(static_cast<meshflow::instance::Status>(i.status));
+  m.set_data(json_text(i.data));
+  if (i.current) {
+    const auto& c = *i.current;
+    auto* s = m.mutable_current();
+    s->set_state(c.state);
+    s->set_token(c.token);
+    s->set_phase(static_cast<std::uint32_t>(c.phase));
+    s->set_input(json_text(c.input));
+    s->set_data(json_text(c.data));
+    s->set_timer_token(c.timer_token);
+    s->set_deadline(c.deadline);
+    s->set_exec_timer_token(c.exec_timer_token);
+    s->set_exec_deadline(c.exec_deadline);
+    for (const auto& l : c.lists) {
+      auto* lm = s->add_lists();
+      lm->set_slot(l.slot);
+      lm->set_data(json_text(l.data));
+      lm->set_next(l.next);
+      lm->set_last_result(json_text(l.last_result));
+      lm->set_timer_token(l.timer_token);
+      lm->set_deadline(l.deadline);
+      for (const auto& a : l.running) {
+        auto* am = lm->add_running();
+        am->set_action(a.action);
+        am->set_wait(static_cast<std::uint32_t>(a.wait));
+        am->set_token(a.token);
+        am->set_deadline(a.deadline);
+        am->set_result(json_text(a.result));
+      }
+    }
+    for (const auto& r : c.arrived)
+      s->add_arrived(r);
+    s->set_items(json_text(c.items));
+    s->set_next_item(c.next_item);
+    for (const auto& r : c.results) {
+      auto* rm = s->add_results();
+      rm->set_present(r.has_value());
+      if (r)
+        rm->set_json(json_text(*r));
+    }
+    s->set_completed(c.completed);
+  }
+  if (i.compensation) {
+    auto* cm = m.mutable_compensation();
+    for (auto p : i.compensation->pending)
+      cm->add_pending(p);
+    cm->mutable_origin()->set_state(i.compensation->origin.state);
+    cm->mutable_origin()->set_site(static_cast<std::uint32_t>(i.compensation->origin.site));
+    cm->mutable_origin()->set_index(i.compensation->origin.index);
+  }
+  for (auto c : i.compensable)
+    m.add_compensable(c);
+  if (i.error) {
+    m.mutable_error()->set_code(i.error->code);
+    m.mutable_error()->set_message(i.error->message);
+    m.mutable_error()->set_state(i.error->state);
+  }
+  m.set_exec_timer_token(i.exec_timer_token);
+  m.set_exec_deadline(i.exec_deadline);
+  m.set_timed_out(i.timed_out);
+  for (const auto& [name, value] : i.correlation) {
+    auto* c = m.add_correlation();
+    c->set_name(name);
+    c->set_value(value);
+  }
+  for (const auto& e : i.kept_events)
+    if (auto encoded = transport::proto_format::encode(e))
+      *m.add_kept_events() = std::move(*encoded);
+  for (const auto& c : i.children) {
+    auto* cm = m.add_children();
+    cm->set_id(c.id);
+    cm->set_terminate_with_parent(c.terminate_with_parent);
+  }
+  m.set_next_token(i.next_token);
+  m.set_events_produced(i.events_produced);
+  for (const auto& h : i.history) {
+    auto* hm = m.add_history();
+    hm->set_at(h.at);
+    hm->set_kind(h.kind);
+    hm->set_detail(h.detail);
+  }
+  return m.SerializeAsString();
+}
+
+expected<instance> restore(std::string_view bytes) {
+  meshflow::instance::Instance m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return fail("snapshot", "not a meshflow.instance.Instance message");
+  instance i;
+  i.id = m.id();
+  i.workflow_id = m.workflow_id();
+  i.version = m.version();
+  if (m.status() < 0 || static_cast<std::size_t>(m.status()) >= status_names.size())
+    return fail("snapshot", fmt::format("unknown status {}", static_cast<int>(m.status())));
+  i.status = static_cast<instance_status>(m.status());
+#define MESHFLOW_JSON(target, text, what)                                                      \
+  if (auto v = json_value(text, what); !v)                                                     \
+    return tl::unexpected(v.error());                                                          \
+  else                                                                                         \
+    target = std::move(*v)
+  MESHFLOW_JSON(i.data, m.data(), "data");
+  if (m.has_current()) {
+    const auto& s = m.current();
+    auto& c = i.current.emplace();
+    c.state = s.state();
+    c.token = s.token();
+    c.phase = static_cast<state_phase>(s.phase());
+    MESHFLOW_JSON(c.input, s.input(), "current.input");
+    MESHFLOW_JSON(c.data, s.data(), "current.data");
+    c.timer_token = s.timer_token();
+    c.deadline = s.deadline();
+    c.exec_timer_token = s.exec_timer_token();
+    c.exec_deadline = s.exec_deadline();
+    for (const auto& lm : s.lists()) {
+      auto& l = c.lists.emplace_back();
+      l.slot = lm.slot();
+      MESHFLOW_JSON(l.data, lm.data(), "list data");
+      l.next = lm.next();
+      MESHFLOW_JSON(l.last_result, lm.last_result(), "list result");
+      l.timer_token = lm.timer_token();
+      l.deadline = lm.deadline();
+      for (const auto& am : lm.running()) {
+        auto& a = l.running.emplace_back();
+        a.action = am.action();
+        if (am.wait() > static_cast<std::uint32_t>(action_wait::sleep_after))
+          return fail("snapshot", fmt::format("unknown action wait {}", am.wait()));
+        a.wait = static_cast<action_wait>(am.wait());
+        a.token = am.token();
+        a.deadline = am.deadline();
+        MESHFLOW_JSON(a.result, am.result(), "action result");
+      }
+    }
+    c.arrived.assign(s.arrived().begin(), s.arrived().end());
+    MESHFLOW_JSON(c.items, s.items(), "items");
+    c.next_item = s.next_item();
+    for (const auto& r : s.results()) {
+      if (!r.present()) {
+        c.results.emplace_back();
+        continue;
+      }
+      jq::value v;
+      MESHFLOW_JSON(v, r.json(), "result");
+      c.results.emplace_back(std::move(v));
+    }
+    c.completed = s.completed();
+  }
+#undef MESHFLOW_JSON
+  if (m.has_compensation()) {
+    auto& comp = i.compensation.emplace();
+    comp.pending.assign(m.compensation().pending().begin(), m.compensation().pending().end());
+    comp.origin = {m.compensation().origin().state(),
+                   static_cast<flow_site>(m.compensation().origin().site()),
+                   m.compensation().origin().index()};
+  }
+  i.compensable.assign(m.compensable().begin(), m.compensable().end());
+  if (m.has_error())
+    i.error = instance_error{m.error().code(), m.error().message(), m.error().state()};
+  i.exec_timer_token = m.exec_timer_token();
+  i.exec_deadline = m.exec_deadline();
+  i.timed_out = m.timed_out();
+  for (const auto& c : m.correlation())
+    i.correlation.emplace_back(c.name(), c.value());
+  for (const auto& e : m.kept_events()) {
+    auto decoded = transport::proto_format::decode(e);
+    if (!decoded)
+      return fail("snapshot", fmt::format("kept event: {}", decoded.error().message));
+    i.kept_events.push_back(std::move(*decoded));
+  }
+  for (const auto& c : m.children())
+    i.children.push_back({c.id(), c.terminate_with_parent()});
+  i.next_token = m.next_token();
+  i.events_produced = m.events_produced();
+  for (const auto& h : m.history())
+    i.history.push_back({h.at(), h.kind(), h.detail()});
+  return i;
+}
+
+} // namespace meshflow::actors

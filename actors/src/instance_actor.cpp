@@ -1,0 +1,250 @@
+#include "instance_actor.hpp"
+
+#include <chrono>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "meshflow/dsl/retry.hpp"
+#include "meshflow/transport/json_format.hpp"
+
+namespace meshflow::actors {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<instance_actor_state>*;
+
+std::string iso_time(epoch_ms ms) {
+  auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
+                     ms % 1000);
+}
+
+/// The machine's effects, as CAF actions of the instance actor.
+class actor_effects final : public effects {
+public:
+  explicit actor_effects(self_ptr self) : self_(self) {}
+
+  epoch_ms now() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  }
+
+  void invoke(invocation call) override {
+    auto& st = self_->state;
+    const auto& w = *st.job->plan->definition;
+    supervision job;
+    job.binding = st.job->bindings.at(call.function);
+    job.arguments = call.arguments.dump();
+    job.retry_for = [&w, action = call.action](const std::string& code) {
+      return dsl::retry_for(w, *action, code);
+    };
+    job.action_exec_timeout = call.timeout;
+    job.parent = caf::actor_cast<caf::actor>(self_);
+    auto sup = self_->spawn<caf::monitored>(supervisor, std::move(job));
+    st.tokens[sup.address()] = call.token;
+    st.supervisors[call.token] = sup;
+  }
+
+  void cancel(std::uint64_t token) override {
+    auto& st = self_->state;
+    auto it = st.supervisors.find(token);
+    if (it == st.supervisors.end())
+      return;
+    st.tokens.erase(it->second.address());
+    self_->send_exit(it->second, caf::exit_reason::user_shutdown);
+    st.supervisors.erase(it);
+  }
+
+  void arm(std::uint64_t token, epoch_ms deadline) override {
+    auto delay = std::chrono::milliseconds{std::max<epoch_ms>(0, deadline - now())};
+    self_->delayed_send(self_, delay, timer_atom::value, token);
+  }
+
+  void produce(transport::cloud_event event) override {
+    auto text = transport::json_format::serialize(event);
+    if (text)
+      self_->send(self_->state.admin, produced_atom::value, self_->state.value.id, *text);
+  }
+
+  expected<std::string> start_child(child_start request) override {
+    auto id = fmt::format("{}.{}", self_->state.value.id, request.token);
+    self_->send(self_->state.admin, child_atom::value, id, request.workflow_id,
+                request.version.value_or(""), request.input.dump(),
+                request.wait ? request.token : std::uint64_t{0});
+    return id;
+  }
+
+  void end_child(const std::string& id) override {
+    // Anonymous: the admin's answer is for nobody.
+    caf::anon_send(self_->state.admin, cancel_atom::value, id);
+  }
+
+  expected<std::string> continue_as(continuation next) override {
+    auto id = fmt::format("{}+", self_->state.value.id);
+    self_->send(self_->state.admin, child_atom::value, id, next.workflow_id,
+                next.version.value_or(""), next.input.dump(), std::uint64_t{0});
+    return id;
+  }
+
+private:
+  self_ptr self_;
+};
+
+/// After every message: tell the admin of a status change; an instance that
+/// ended hands over its final snapshot and quits.
+void report(self_ptr self) {
+  auto& st = self->state;
+  if (st.value.status == st.reported)
+    return;
+  st.reported = st.value.status;
+  if (!st.run->ended()) {
+    self->send(st.admin, status_atom::value, st.value.id,
+               std::string{to_string(st.value.status)});
+    return;
+  }
+  for (auto& [token, sup] : st.supervisors)
+    self->send_exit(sup, caf::exit_reason::user_shutdown);
+  st.supervisors.clear();
+  st.tokens.clear();
+  self->send(st.admin, ended_atom::value, st.value.id, snapshot(st.value));
+  st.admin = nullptr;
+  st.run.reset();
+  st.fx.reset();
+  st.job.reset();
+  self->quit();
+}
+
+} // namespace
+
+caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> job,
+                             caf::actor admin, std::shared_ptr<instance_start> start) {
+  auto& st = self->state;
+  st.job = std::move(job);
+  st.admin = std::move(admin);
+  st.value = std::move(start->value);
+  st.reported = st.value.status;
+  st.fx = std::make_unique<actor_effects>(self);
+  st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx);
+  // A supervisor that dies without its report (it was cancelled, or it
+  // crashed) is forgotten; a crash becomes the action's error.
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    auto it = st.tokens.find(down.source);
+    if (it == st.tokens.end() || !st.run)
+      return;
+    auto token = it->second;
+    st.tokens.erase(it);
+    st.supervisors.erase(token);
+    st.run->function_done(token, fail("crash", fmt::format("the action's supervisor died: {}",
+                                                           self->system().render(down.reason))));
+    report(self);
+  });
+  if (start->input) {
+    auto input = jq::value::parse(*start->input);
+    st.run->start(input ? std::move(*input) : jq::value{jv_object()});
+  } else {
+    st.run->rearm();
+  }
+  report(self);
+  return {
+    [self](action_done_atom, invocation_result& r, int) {
+      auto& st = self->state;
+      auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      if (it == st.tokens.end())
+        return;
+      auto token = it->second;
+      st.tokens.erase(it);
+      st.supervisors.erase(token);
+      if (r.ok) {
+        auto v = jq::value::parse(r.result);
+        st.run->function_done(token, v ? expected<jq::value>{std::move(*v)}
+                                       : fail("result", "the function's result is not JSON"));
+      } else {
+        st.run->function_done(token, tl::unexpected(r.failure));
+      }
+      report(self);
+    },
+    [self](action_retry_atom, int attempt, const std::string& code, std::int64_t delay) {
+      auto& st = self->state;
+      if (auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender())); it != st.tokens.end())
+        st.run->function_retrying(it->second, attempt, code, delay);
+    },
+    [self](child_done_atom, std::uint64_t token, invocation_result& r) {
+      auto& st = self->state;
+      if (r.ok) {
+        auto v = jq::value::parse(r.result);
+        st.run->function_done(token, v ? expected<jq::value>{std::move(*v)}
+                                       : fail("result", "the subflow's output is not JSON"));
+      } else {
+        st.run->function_done(token, tl::unexpected(r.failure));
+      }
+      report(self);
+    },
+    [self](timer_atom, std::uint64_t token) {
+      self->state.run->timer(token);
+      report(self);
+    },
+    [self](event_atom, const std::string& event_json) {
+      auto e = transport::json_format::parse(event_json);
+      if (e)
+        self->state.run->event(*e);
+      report(self);
+    },
+    [self](pause_atom) {
+      self->state.run->pause();
+      report(self);
+      return describe(self->state.value, *self->state.job->plan->definition).dump();
+    },
+    [self](resume_atom) {
+      self->state.run->resume();
+      auto answer = describe(self->state.value, *self->state.job->plan->definition).dump();
+      report(self);
+      return answer;
+    },
+    [self](cancel_atom, const std::string& reason) {
+      self->state.run->cancel(reason);
+      auto answer = describe(self->state.value, *self->state.job->plan->definition).dump();
+      report(self);
+      return answer;
+    },
+    [self](retry_atom) {
+      auto r = self->state.run->retry();
+      auto answer =
+        r ? describe(self->state.value, *self->state.job->plan->definition).dump()
+          : nlohmann::json{{"error", {{"code", r.error().code}, {"message", r.error().message}}}}
+              .dump();
+      report(self);
+      return answer;
+    },
+    [self](get_atom) {
+      return describe(self->state.value, *self->state.job->plan->definition).dump();
+    },
+    [self](history_atom) { return history_json(self->state.value).dump(); },
+  };
+}
+
+nlohmann::json describe(const instance& i, const dsl::workflow& w) {
+  nlohmann::json j{{"id", i.id},
+                   {"workflowId", i.workflow_id},
+                   {"version", i.version},
+                   {"status", to_string(i.status)}};
+  auto states = nlohmann::json::array();
+  if (i.current && i.current->state < w.states.size())
+    states.push_back(w.states[i.current->state].name);
+  j["states"] = std::move(states);
+  j["data"] = (i.current ? i.current->data : i.data).to_json();
+  if (i.error)
+    j["error"] = {{"code", i.error->code}, {"message", i.error->message}, {"state", i.error->state}};
+  return j;
+}
+
+nlohmann::json history_json(const instance& i) {
+  auto out = nlohmann::json::array();
+  for (const auto& h : i.history)
+    out.push_back({{"at", iso_time(h.at)}, {"kind", h.kind}, {"detail", h.detail}});
+  return out;
+}
+
+} // namespace meshflow::actors

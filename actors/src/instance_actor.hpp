@@ -1,0 +1,50 @@
+#pragma once
+
+// The instance actor (see node.hpp): one per live instance.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "meshflow/actors/machine.hpp"
+#include "meshflow/actors/node.hpp"
+
+namespace meshflow::actors {
+
+struct instance_actor_state {
+  std::shared_ptr<const deployment> job;
+  caf::actor admin;
+  instance value;
+  std::unique_ptr<effects> fx;
+  std::unique_ptr<machine> run;
+  /// Supervisors (and sync sub-instances) in flight, by the token the
+  /// machine gave the invocation.
+  std::unordered_map<caf::actor_addr, std::uint64_t> tokens;
+  std::unordered_map<std::uint64_t, caf::actor> supervisors;
+  instance_status reported = instance_status::running;
+  static inline const char* name = "meshflow.instance";
+};
+
+/// How an instance actor begins: with a fresh instance and its input, or
+/// from a snapshot (`input` absent: its timers are re-armed).
+struct instance_start {
+  instance value;
+  std::optional<std::string> input;  // JSON object text
+};
+
+caf::behavior instance_actor(caf::stateful_actor<instance_actor_state>* self,
+                             std::shared_ptr<const deployment> job, caf::actor admin,
+                             std::shared_ptr<instance_start> start);
+
+/// The instance as `get` shows it: id, workflowId, version, status, current
+/// states, data, error.
+nlohmann::json describe(const instance& i, const dsl::workflow& w);
+
+/// The instance's history as a JSON array of {at, kind, detail}.
+nlohmann::json history_json(const instance& i);
+
+} // namespace meshflow::actors

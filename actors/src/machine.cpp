@@ -1,0 +1,1281 @@
+#include "meshflow/actors/machine.hpp"
+
+#include <algorithm>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "meshflow/dsl/data.hpp"
+#include "meshflow/dsl/data_flow.hpp"
+#include "meshflow/dsl/expression.hpp"
+#include "meshflow/dsl/retry.hpp"
+
+namespace meshflow::actors {
+
+namespace {
+
+std::string state_path(std::uint32_t s) { return fmt::format("states[{}]", s); }
+
+/// The actions of list `slot` of a state (see action_list_run::slot).
+std::span<const dsl::action> actions_of(const dsl::state& s, std::uint32_t slot) {
+  switch (s.type()) {
+    case dsl::state_type::event:
+      return std::get<dsl::event_state>(s.properties).on_events[slot].actions;
+    case dsl::state_type::operation:
+      return std::get<dsl::operation_state>(s.properties).actions;
+    case dsl::state_type::parallel:
+      return std::get<dsl::parallel_state>(s.properties).branches[slot].actions;
+    case dsl::state_type::foreach:
+      return std::get<dsl::foreach_state>(s.properties).actions;
+    case dsl::state_type::callback:
+      return {&std::get<dsl::callback_state>(s.properties).action, 1};
+    default:
+      return {};
+  }
+}
+
+/// Whether the actions of list `slot` all start at once.
+bool parallel_actions(const dsl::state& s, std::uint32_t slot) {
+  if (const auto* op = std::get_if<dsl::operation_state>(&s.properties))
+    return op->action_mode == dsl::action_mode::parallel;
+  if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
+    return ev->on_events[slot].action_mode == dsl::action_mode::parallel;
+  return false;
+}
+
+const char* flow_key(const dsl::flow& f) {
+  return std::holds_alternative<dsl::transition_def>(f) ? "transition" : "end";
+}
+
+std::string flow_path(const flow_ref& ref, const dsl::flow& f) {
+  auto s = state_path(ref.state);
+  switch (ref.site) {
+    case flow_site::state:
+      return fmt::format("{}.{}", s, flow_key(f));
+    case flow_site::on_error:
+      return fmt::format("{}.onErrors[{}].{}", s, ref.index, flow_key(f));
+    case flow_site::data_condition:
+      return fmt::format("{}.dataConditions[{}].{}", s, ref.index, flow_key(f));
+    case flow_site::event_condition:
+      return fmt::format("{}.eventConditions[{}].{}", s, ref.index, flow_key(f));
+    case flow_site::default_condition:
+      return fmt::format("{}.defaultCondition.{}", s, flow_key(f));
+  }
+  return s;
+}
+
+/// `iterationParam`: a name, or (as example 28 writes it) `${ .name }`.
+std::string iteration_param(const dsl::foreach_state& f) {
+  if (!f.iteration_param)
+    return "item";
+  std::string name = *f.iteration_param;
+  if (auto inner = dsl::unwrap_expression(name))
+    name = std::string{*inner};
+  auto first = name.find_first_not_of(" \t.");
+  auto last = name.find_last_not_of(" \t");
+  return first == std::string::npos ? "item" : name.substr(first, last - first + 1);
+}
+
+jq::value workflow_value(const instance& i) {
+  jv w = jv_object();
+  w = jv_object_set(w, jv_string("id"), jv_string(i.workflow_id.c_str()));
+  w = jv_object_set(w, jv_string("instanceId"), jv_string(i.id.c_str()));
+  w = jv_object_set(w, jv_string("version"), jv_string(i.version.c_str()));
+  return jq::value{w};
+}
+
+} // namespace
+
+struct machine::location {
+  enum kind_t { none, workflow_timer, state, state_timer, exec_timer, list, action } kind = none;
+  std::size_t list_index = 0;
+  std::size_t action_index = 0;
+};
+
+machine::machine(const dsl::plan& p, instance& i, effects& fx)
+  : plan_(p), w_(*p.definition), i_(i), fx_(fx), workflow_(workflow_value(i)) {}
+
+bool machine::ended() const {
+  return i_.status == instance_status::completed || i_.status == instance_status::faulted ||
+         i_.status == instance_status::terminated;
+}
+
+// --- commands ---------------------------------------------------------------
+
+void machine::start(jq::value input) {
+  i_.status = instance_status::running;
+  i_.data = input;
+  note("status", "RUNNING");
+  if (const auto& t = w_.timeouts.workflow_exec_timeout) {
+    i_.exec_timer_token = token();
+    i_.exec_deadline = fx_.now() + t->duration.value.count();
+    fx_.arm(i_.exec_timer_token, i_.exec_deadline);
+    note("timer.armed", fmt::format("workflowExecTimeout {}", t->duration.text));
+  }
+  enter(static_cast<std::uint32_t>(plan_.start_state), std::move(input));
+  drain();
+}
+
+void machine::function_done(std::uint64_t t, expected<jq::value> result) {
+  if (result)
+    queue(t, step_kind::result, std::move(*result));
+  else
+    queue(t, step_kind::failure, {}, std::move(result.error()));
+  drain();
+}
+
+void machine::function_retrying(std::uint64_t t, int attempt, const std::string& code,
+                                std::int64_t delay_ms) {
+  auto at = locate(t);
+  if (at.kind != location::action)
+    return;
+  const auto& l = i_.current->lists[at.list_index];
+  note("action.retried", fmt::format("{} attempt {} failed with '{}'; retry in {} ms",
+                                     action_path(l, l.running[at.action_index]), attempt, code,
+                                     delay_ms));
+}
+
+void machine::timer(std::uint64_t t) {
+  queue(t, step_kind::timer);
+  drain();
+}
+
+void machine::event(const transport::cloud_event& e) {
+  if (ended())
+    return;
+  if (!offer(e)) {
+    bool wanted = std::any_of(w_.events.begin(), w_.events.end(), [&](const dsl::event_def& d) {
+      return d.kind == dsl::event_kind::consumed && d.type == e.type;
+    });
+    if (wanted) {
+      i_.kept_events.push_back(e);
+      note("event.kept", fmt::format("{} ({})", e.type, e.id));
+    } else {
+      note("event.ignored", fmt::format("{} ({}): no consumed event definition has this type",
+                                        e.type, e.id));
+    }
+  }
+  drain();
+}
+
+void machine::pause() {
+  if (i_.status != instance_status::running)
+    return;
+  i_.status = instance_status::paused;
+  note("status", "PAUSED");
+}
+
+void machine::resume() {
+  if (i_.status != instance_status::paused)
+    return;
+  i_.status = instance_status::running;
+  note("status", "RUNNING");
+  if (i_.current)
+    for (std::size_t li = 0; li < i_.current->lists.size(); ++li)
+      for (std::size_t ai = 0; ai < i_.current->lists[li].running.size(); ++ai)
+        if (i_.current->lists[li].running[ai].wait == action_wait::deferred)
+          schedule_action(li, ai);
+  drain();
+}
+
+void machine::cancel(const std::string& reason) {
+  if (ended())
+    return;
+  auto where = i_.current ? state_def().name : std::string{};
+  finish(instance_status::terminated, instance_error{"cancelled", reason, where});
+}
+
+expected<void> machine::retry() {
+  if (i_.status != instance_status::faulted)
+    return fail("state", fmt::format("only a FAULTED instance can be retried; {} is {}", i_.id,
+                                     to_string(i_.status)));
+  if (!i_.current)
+    return fail("state", fmt::format("{} has no failed state to re-run", i_.id));
+  auto state = i_.current->state;
+  auto input = i_.current->input;
+  i_.current.reset();
+  i_.error.reset();
+  i_.status = instance_status::running;
+  note("status", "RUNNING (operator retry)");
+  enter(state, std::move(input));
+  drain();
+  return {};
+}
+
+void machine::rearm() {
+  if (i_.exec_timer_token)
+    fx_.arm(i_.exec_timer_token, i_.exec_deadline);
+  if (i_.current) {
+    auto& cur = *i_.current;
+    if (cur.timer_token)
+      fx_.arm(cur.timer_token, cur.deadline);
+    if (cur.exec_timer_token)
+      fx_.arm(cur.exec_timer_token, cur.exec_deadline);
+    for (std::size_t li = 0; li < cur.lists.size(); ++li) {
+      const auto& l = cur.lists[li];
+      if (l.deadline)
+        fx_.arm(l.timer_token, l.deadline);
+      for (std::size_t ai = 0; ai < l.running.size(); ++ai) {
+        const auto& a = l.running[ai];
+        if (a.deadline)
+          fx_.arm(a.token, a.deadline);
+        if (a.wait == action_wait::function)
+          invoke_action(li, ai);
+      }
+    }
+  }
+  drain();
+}
+
+// --- steps ------------------------------------------------------------------
+
+void machine::queue(std::uint64_t t, step_kind kind, jq::value value, meshflow::error e) {
+  steps_.push_back(step{t, kind, std::move(value), std::move(e)});
+}
+
+void machine::drain() {
+  if (draining_)
+    return;
+  draining_ = true;
+  while (!steps_.empty() && !ended()) {
+    auto s = std::move(steps_.front());
+    steps_.pop_front();
+    apply(s);
+  }
+  steps_.clear();
+  draining_ = false;
+}
+
+machine::location machine::locate(std::uint64_t t) const {
+  if (t == 0)
+    return {};
+  if (t == i_.exec_timer_token)
+    return {location::workflow_timer};
+  if (!i_.current)
+    return {};
+  const auto& cur = *i_.current;
+  if (t == cur.token)
+    return {location::state};
+  if (t == cur.timer_token)
+    return {location::state_timer};
+  if (t == cur.exec_timer_token)
+    return {location::exec_timer};
+  for (std::size_t li = 0; li < cur.lists.size(); ++li) {
+    const auto& l = cur.lists[li];
+    if (t == l.timer_token)
+      return {location::list, li};
+    for (std::size_t ai = 0; ai < l.running.size(); ++ai)
+      if (t == l.running[ai].token)
+        return {location::action, li, ai};
+  }
+  return {};
+}
+
+void machine::apply(step& s) {
+  auto at = locate(s.token);
+  switch (at.kind) {
+    case location::none:
+      return;  // stale: what it named is gone
+    case location::workflow_timer:
+      if (s.kind == step_kind::timer)
+        exec_timeout();
+      return;
+    case location::state:
+      if (s.kind == step_kind::failure)
+        state_failed(s.error);
+      else if (s.kind == step_kind::skip)
+        offer_kept();
+      return;
+    case location::state_timer: {
+      auto& cur = *i_.current;
+      cur.timer_token = 0;
+      cur.deadline = 0;
+      note("timer.fired", state_def().name);
+      if (cur.phase == state_phase::sleeping) {
+        complete_state();
+      } else if (cur.phase == state_phase::waiting_events &&
+                 state_def().type() == dsl::state_type::switch_) {
+        complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
+      } else {
+        state_failed({"timeout", fmt::format("state '{}': no event within eventTimeout",
+                                             state_def().name)});
+      }
+      return;
+    }
+    case location::exec_timer:
+      note("timer.fired", fmt::format("{} stateExecTimeout", state_def().name));
+      state_failed({"timeout", fmt::format("state '{}' did not finish within stateExecTimeout",
+                                           state_def().name)});
+      return;
+    case location::list:
+      if (s.kind == step_kind::skip) {
+        list_done(at.list_index);
+      } else if (s.kind == step_kind::timer) {
+        note("timer.fired", fmt::format("{} branchExecTimeout", state_def().name));
+        state_failed({"timeout", fmt::format("a branch of state '{}' did not finish within "
+                                             "branchExecTimeout",
+                                             state_def().name)});
+      }
+      return;
+    case location::action: {
+      auto& l = i_.current->lists[at.list_index];
+      auto& a = l.running[at.action_index];
+      switch (s.kind) {
+        case step_kind::skip:
+          note("action.skipped", action_path(l, a));
+          complete_action(at.list_index, at.action_index, std::nullopt);
+          return;
+        case step_kind::failure:
+          note("action.failed", fmt::format("{}: {}: {}", action_path(l, a), s.error.code,
+                                            s.error.message));
+          state_failed(s.error);
+          return;
+        case step_kind::result:
+          if (a.wait == action_wait::function || a.wait == action_wait::subflow ||
+              a.wait == action_wait::result_event)
+            action_result(at.list_index, at.action_index, std::move(s.value));
+          return;
+        case step_kind::timer:
+          a.deadline = 0;
+          if (a.wait == action_wait::sleep_before) {
+            invoke_action(at.list_index, at.action_index);
+          } else if (a.wait == action_wait::sleep_after) {
+            auto result = std::move(a.result);
+            complete_action(at.list_index, at.action_index, std::move(result));
+          } else if (a.wait == action_wait::result_event) {
+            note("timer.fired", fmt::format("{} resultEventTimeout", action_path(l, a)));
+            state_failed({"timeout", fmt::format("{}: no result event within "
+                                                 "resultEventTimeout",
+                                                 action_path(l, a))});
+          }
+          return;
+      }
+    }
+  }
+}
+
+// --- states -----------------------------------------------------------------
+
+void machine::enter(std::uint32_t state, jq::value input) {
+  ++transitions_;
+  i_.current.emplace();
+  auto& cur = *i_.current;
+  cur.state = state;
+  cur.token = token();
+  cur.input = input;
+  const auto& s = state_def();
+  note("state.entered", s.name);
+  auto data = dsl::state_data_in(plan_, state_path(state), input, workflow_);
+  if (!data) {
+    queue(cur.token, step_kind::failure, {}, std::move(data.error()));
+    return;
+  }
+  cur.data = std::move(*data);
+  if (const auto& t = s.timeouts.state_exec_timeout)
+    cur.exec_timer_token = arm_in(t->total.value, cur.exec_deadline);
+  run_state();
+}
+
+void machine::run_state() {
+  auto& cur = *i_.current;
+  const auto& s = state_def();
+  auto path = state_path(cur.state);
+  auto wait_for_events = [&] {
+    cur.phase = state_phase::waiting_events;
+    if (auto t = event_timeout())
+      cur.timer_token = arm_in(*t, cur.deadline);
+    queue(cur.token, step_kind::skip);  // offer the kept events
+  };
+  switch (s.type()) {
+    case dsl::state_type::sleep:
+      cur.phase = state_phase::sleeping;
+      cur.timer_token =
+        arm_in(std::get<dsl::sleep_state>(s.properties).duration.value, cur.deadline);
+      return;
+    case dsl::state_type::event:
+      wait_for_events();
+      return;
+    case dsl::state_type::operation:
+    case dsl::state_type::callback:
+      start_list(0, cur.data);
+      return;
+    case dsl::state_type::parallel: {
+      const auto& p = std::get<dsl::parallel_state>(s.properties);
+      cur.results.assign(p.branches.size(), std::nullopt);
+      for (std::uint32_t b = 0; b < p.branches.size(); ++b)
+        start_list(b, cur.data);
+      if (p.branches.empty())
+        complete_state();
+      return;
+    }
+    case dsl::state_type::switch_: {
+      const auto& sw = std::get<dsl::switch_state>(s.properties);
+      if (!sw.event_conditions.empty()) {
+        wait_for_events();
+        return;
+      }
+      for (std::uint32_t k = 0; k < sw.data_conditions.size(); ++k) {
+        auto id = plan_.expression(fmt::format("{}.dataConditions[{}].condition", path, k));
+        if (!id)
+          continue;
+        auto r = plan_.expressions->evaluate(*id, cur.data, workflow_);
+        if (!r) {
+          state_failed({r.error().code,
+                        fmt::format("{}.dataConditions[{}].condition: {}", path, k,
+                                    r.error().message)});
+          return;
+        }
+        if (r->truthy()) {
+          complete_state(flow_ref{cur.state, flow_site::data_condition, k});
+          return;
+        }
+      }
+      complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
+      return;
+    }
+    case dsl::state_type::inject:
+      cur.data = dsl::merge(cur.data,
+                            jq::value::from_json(std::get<dsl::inject_state>(s.properties).data));
+      complete_state();
+      return;
+    case dsl::state_type::foreach: {
+      const auto& f = std::get<dsl::foreach_state>(s.properties);
+      auto id = plan_.expression(path + ".inputCollection");
+      auto items = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
+                      : expected<jq::value>{jq::value{}};
+      if (!items) {
+        state_failed({items.error().code,
+                      fmt::format("{}.inputCollection: {}", path, items.error().message)});
+        return;
+      }
+      if (items->kind() != JV_KIND_ARRAY) {
+        state_failed({"foreach", fmt::format("{}.inputCollection '{}' selects {}, not an array",
+                                             path, f.input_collection,
+                                             items->dump().substr(0, 80))});
+        return;
+      }
+      cur.items = std::move(*items);
+      cur.results.assign(static_cast<std::size_t>(jv_array_length(cur.items.copy())),
+                         std::nullopt);
+      if (cur.results.empty()) {
+        complete_state();
+        return;
+      }
+      start_iterations();
+      return;
+    }
+  }
+}
+
+void machine::complete_state(std::optional<flow_ref> chosen) {
+  auto& cur = *i_.current;
+  const auto& s = state_def();
+  if (s.type() == dsl::state_type::foreach) {  // collect the iteration results
+    const auto& f = std::get<dsl::foreach_state>(s.properties);
+    if (f.output_collection) {
+      jv results = jv_array();
+      for (auto& r : cur.results)
+        results = jv_array_append(results, r ? r->copy() : jv_null());
+      jq::value collected{results};
+      auto path = state_path(cur.state) + ".outputCollection";
+      auto id = plan_.expression(path);
+      auto at = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
+                   : expected<jq::value>{jq::value{jv_array()}};
+      auto merged = at ? dsl::merge_at(cur.data, *at, collected) : at;
+      if (!merged) {
+        state_failed({merged.error().code, fmt::format("{}: {}", path, merged.error().message)});
+        return;
+      }
+      cur.data = std::move(*merged);
+    }
+  }
+  auto out = dsl::state_data_out(plan_, state_path(cur.state), cur.data, workflow_);
+  if (!out) {
+    state_failed(out.error());
+    return;
+  }
+  note("state.left", s.name);
+  if (s.compensated_by && !i_.compensation)
+    i_.compensable.push_back(cur.state);
+  std::optional<flow_ref> ref = chosen;
+  if (!ref && s.flow)
+    ref = flow_ref{cur.state, flow_site::state, 0};
+  i_.current.reset();
+  after_state(ref, std::move(*out));
+}
+
+void machine::after_state(std::optional<flow_ref> ref, jq::value data) {
+  i_.data = std::move(data);
+  if (i_.timed_out) {
+    const auto& t = *w_.timeouts.workflow_exec_timeout;
+    auto run_before = t.run_before ? plan_.state_index.find(*t.run_before) : plan_.state_index.end();
+    bool ran = ref && run_before != plan_.state_index.end() && ref->state == run_before->second;
+    if (run_before != plan_.state_index.end() && !ran && !i_.compensation) {
+      enter(static_cast<std::uint32_t>(run_before->second), i_.data);
+      return;
+    }
+    finish(instance_status::terminated,
+           instance_error{"timeout",
+                          fmt::format("workflowExecTimeout {} reached", t.duration.text), ""});
+    return;
+  }
+  if (i_.compensation) {
+    const auto* f = ref ? resolve(*ref) : nullptr;
+    if (f && std::holds_alternative<dsl::transition_def>(*f)) {
+      enter(static_cast<std::uint32_t>(plan_.target(*f).state), i_.data);
+      return;
+    }
+    compensate_next();
+    return;
+  }
+  if (!ref) {  // a state without transition or end: the workflow ends here
+    finish(instance_status::completed);
+    return;
+  }
+  follow(*ref, false);
+}
+
+void machine::follow(const flow_ref& ref, bool compensated) {
+  const auto* f = resolve(ref);
+  if (!f) {
+    finish(instance_status::completed);
+    return;
+  }
+  auto path = flow_path(ref, *f);
+  auto compensate = [&](bool asked) {
+    if (!asked || compensated || i_.compensable.empty())
+      return false;
+    i_.compensation.emplace();
+    i_.compensation->pending = std::move(i_.compensable);
+    i_.compensation->origin = ref;
+    i_.compensable.clear();
+    note("compensation.started", fmt::format("{} state(s)", i_.compensation->pending.size()));
+    compensate_next();
+    return true;
+  };
+  if (const auto* t = std::get_if<dsl::transition_def>(f)) {
+    if (compensate(t->compensate))
+      return;
+    produce_events(t->produce_events, path, i_.data);
+    if (ended())
+      return;
+    enter(static_cast<std::uint32_t>(plan_.target(*f).state), i_.data);
+    return;
+  }
+  const auto& e = std::get<dsl::end_def>(*f);
+  if (compensate(e.compensate))
+    return;
+  produce_events(e.produce_events, path, i_.data);
+  if (ended())
+    return;
+  if (e.continue_as) {
+    const auto& c = *e.continue_as;
+    continuation next{c.workflow_id, c.version, i_.data, std::nullopt};
+    if (c.data) {
+      auto rendered =
+        dsl::render_template(plan_, path + ".continueAs.data", *c.data, i_.data, workflow_);
+      if (!rendered) {
+        finish(instance_status::faulted,
+               instance_error{rendered.error().code, rendered.error().message, ""});
+        return;
+      }
+      next.input = std::move(*rendered);
+    }
+    if (c.workflow_exec_timeout)
+      next.exec_timeout = c.workflow_exec_timeout->duration.value;
+    auto id = fx_.continue_as(std::move(next));
+    if (!id) {
+      finish(instance_status::faulted,
+             instance_error{id.error().code, id.error().message, ""});
+      return;
+    }
+    note("continued.as", *id);
+    finish(instance_status::completed);
+    return;
+  }
+  if (!e.terminate && w_.keep_active) {
+    note("keepActive", "the flow ended; the instance stays active");
+    return;
+  }
+  finish(instance_status::completed);
+}
+
+void machine::compensate_next() {
+  auto& comp = *i_.compensation;
+  if (comp.pending.empty()) {
+    auto origin = comp.origin;
+    i_.compensation.reset();
+    note("compensation.done", "");
+    follow(origin, true);
+    return;
+  }
+  auto s = comp.pending.back();
+  comp.pending.pop_back();
+  auto by = plan_.state_index.find(*w_.states[s].compensated_by);
+  if (by == plan_.state_index.end()) {
+    compensate_next();
+    return;
+  }
+  note("compensation.state", fmt::format("{} compensates {}", by->first, w_.states[s].name));
+  enter(static_cast<std::uint32_t>(by->second), i_.data);
+}
+
+void machine::state_failed(const meshflow::error& e) {
+  if (!i_.current) {
+    finish(instance_status::faulted, instance_error{e.code, e.message, ""});
+    return;
+  }
+  const auto& s = state_def();
+  auto state = i_.current->state;
+  note("state.failed", fmt::format("{}: {}: {}", s.name, e.code, e.message));
+  for (std::uint32_t k = 0; k < s.on_errors.size(); ++k) {
+    for (const auto& name : s.on_errors[k].error_refs) {
+      auto it = plan_.error_index.find(name);
+      if (it == plan_.error_index.end() || !dsl::matches(w_.errors[it->second], e.code))
+        continue;
+      stop_work();
+      auto data = std::move(i_.current->data);
+      i_.current.reset();
+      note("error.handled", fmt::format("{} by onErrors[{}] ({})", e.code, k, name));
+      after_state(flow_ref{state, flow_site::on_error, k}, std::move(data));
+      return;
+    }
+  }
+  finish(instance_status::faulted, instance_error{e.code, e.message, s.name});
+}
+
+void machine::stop_work() {
+  if (!i_.current)
+    return;
+  auto& cur = *i_.current;
+  for (const auto& l : cur.lists)
+    cancel_list(l);
+  cur.lists.clear();
+  cur.timer_token = cur.exec_timer_token = 0;
+  cur.deadline = cur.exec_deadline = 0;
+}
+
+void machine::finish(instance_status s, std::optional<instance_error> error) {
+  stop_work();
+  if (s != instance_status::faulted)
+    i_.current.reset();
+  i_.status = s;
+  i_.error = std::move(error);
+  i_.exec_timer_token = 0;
+  i_.exec_deadline = 0;
+  i_.kept_events.clear();
+  for (const auto& c : i_.children)
+    if (c.terminate_with_parent)
+      fx_.end_child(c.id);
+  i_.children.clear();
+  if (i_.error)
+    note("status", fmt::format("{} {}: {}", to_string(s), i_.error->code, i_.error->message));
+  else
+    note("status", std::string{to_string(s)});
+}
+
+void machine::exec_timeout() {
+  const auto& t = *w_.timeouts.workflow_exec_timeout;
+  note("timer.fired", fmt::format("workflowExecTimeout {}", t.duration.text));
+  i_.exec_timer_token = 0;
+  i_.exec_deadline = 0;
+  i_.timed_out = true;
+  if (t.interrupt || !i_.current) {
+    if (i_.current)
+      i_.data = i_.current->data;
+    stop_work();
+    i_.current.reset();
+    i_.compensation.reset();
+    after_state(std::nullopt, i_.data);
+  }
+}
+
+// --- action lists -----------------------------------------------------------
+
+void machine::start_list(std::uint32_t slot, jq::value data) {
+  auto& cur = *i_.current;
+  auto& l = cur.lists.emplace_back();
+  l.slot = slot;
+  l.data = std::move(data);
+  l.timer_token = token();
+  const auto& s = state_def();
+  if (const auto* p = std::get_if<dsl::parallel_state>(&s.properties)) {
+    const auto& b = p->branches[slot];
+    auto t = b.timeouts.branch_exec_timeout ? b.timeouts.branch_exec_timeout
+             : s.timeouts.branch_exec_timeout ? s.timeouts.branch_exec_timeout
+                                               : w_.timeouts.branch_exec_timeout;
+    if (t) {
+      l.deadline = fx_.now() + t->value.count();
+      fx_.arm(l.timer_token, l.deadline);
+    }
+  }
+  fill_list(cur.lists.size() - 1);
+}
+
+void machine::fill_list(std::size_t li) {
+  auto& l = i_.current->lists[li];
+  const auto& s = state_def();
+  auto actions = actions_of(s, l.slot);
+  if (actions.empty()) {
+    queue(l.timer_token, step_kind::skip);
+    return;
+  }
+  bool all = parallel_actions(s, l.slot);
+  while (l.next < actions.size() && (all || l.running.empty())) {
+    auto& a = l.running.emplace_back();
+    a.action = l.next++;
+    a.token = token();
+    schedule_action(li, l.running.size() - 1);
+  }
+}
+
+void machine::schedule_action(std::size_t li, std::size_t ai) {
+  auto& l = i_.current->lists[li];
+  auto& a = l.running[ai];
+  const auto& def = action_def(l, a);
+  if (i_.status == instance_status::paused) {
+    a.wait = action_wait::deferred;
+    return;
+  }
+  if (def.condition) {
+    auto path = action_path(l, a) + ".condition";
+    auto id = plan_.expression(path);
+    auto r = id ? plan_.expressions->evaluate(*id, l.data, workflow_)
+                : expected<jq::value>{jq::value{jv_true()}};
+    if (!r) {
+      queue(a.token, step_kind::failure, {},
+            {r.error().code, fmt::format("{}: {}", path, r.error().message)});
+      return;
+    }
+    if (!r->truthy()) {
+      queue(a.token, step_kind::skip);
+      return;
+    }
+  }
+  if (def.sleep && def.sleep->before) {
+    a.wait = action_wait::sleep_before;
+    fx_.arm(a.token, a.deadline = fx_.now() + def.sleep->before->value.count());
+    return;
+  }
+  invoke_action(li, ai);
+}
+
+void machine::invoke_action(std::size_t li, std::size_t ai) {
+  auto& l = i_.current->lists[li];
+  auto& a = l.running[ai];
+  const auto& def = action_def(l, a);
+  auto path = action_path(l, a);
+  auto failed = [&](meshflow::error e) { queue(a.token, step_kind::failure, {}, std::move(e)); };
+  auto input = dsl::action_input(plan_, path, l.data, workflow_);
+  if (!input)
+    return failed(std::move(input.error()));
+
+  if (const auto* f = std::get_if<dsl::function_ref>(&def.target)) {
+    auto index = plan_.function_index.at(f->ref_name);
+    const auto& fn = w_.functions[index];
+    a.wait = action_wait::function;
+    if (fn.type == dsl::function_type::expression) {
+      // A pure computation: evaluated here, not through a binding actor.
+      // A failure the action retries goes to a supervisor like any call.
+      auto id = plan_.expression(fmt::format("functions[{}].operation", index));
+      auto r = plan_.expressions->evaluate(*id, *input, workflow_);
+      if (r) {
+        queue(a.token, step_kind::result, std::move(*r));
+        return;
+      }
+      if (!dsl::retry_for(w_, def, r.error().code))
+        return failed({r.error().code, fmt::format("function '{}': {}", fn.name,
+                                                   r.error().message)});
+      fx_.invoke({a.token, static_cast<std::uint32_t>(index), std::move(*input), &def,
+                  action_timeout()});
+      return;
+    }
+    auto args = dsl::render_template(plan_, path + ".functionRef.arguments", f->arguments,
+                                     *input, workflow_);
+    if (!args)
+      return failed(std::move(args.error()));
+    note("action.started", fmt::format("{} calls '{}'", path, fn.name));
+    fx_.invoke({a.token, static_cast<std::uint32_t>(index), std::move(*args), &def,
+                action_timeout()});
+    return;
+  }
+
+  if (const auto* e = std::get_if<dsl::event_ref>(&def.target)) {
+    jq::value data = *input;
+    if (e->data) {
+      auto rendered =
+        dsl::render_template(plan_, path + ".eventRef.data", *e->data, *input, workflow_);
+      if (!rendered)
+        return failed(std::move(rendered.error()));
+      data = std::move(*rendered);
+    }
+    auto event = make_event(plan_.event_index.at(e->trigger_event_ref), data);
+    for (const auto& [name, value] : e->context_attributes) {
+      auto v = dsl::render_template(plan_, fmt::format("{}.eventRef.contextAttributes.{}", path, name),
+                                    value, *input, workflow_);
+      if (!v)
+        return failed(std::move(v.error()));
+      auto text = v->kind() == JV_KIND_STRING ? std::string{jv_string_value(v->get())} : v->dump();
+      if (auto set = event.set_attribute(name, text); !set)
+        return failed({"event", fmt::format("{}.eventRef.contextAttributes.{}: {}", path, name,
+                                            set.error().message)});
+    }
+    event.extensions["workflowinstanceid"] = i_.id;
+    note("event.produced", fmt::format("{} ({})", event.type, event.id));
+    fx_.produce(std::move(event));
+    if (!e->result_event_ref) {
+      queue(a.token, step_kind::result, jq::value{jv_object()});
+      return;
+    }
+    a.wait = action_wait::result_event;
+    if (e->result_event_timeout)
+      fx_.arm(a.token, a.deadline = fx_.now() + e->result_event_timeout->value.count());
+    queue(i_.current->token, step_kind::skip);  // a kept event may be the result
+    return;
+  }
+
+  const auto& sub = std::get<dsl::sub_flow_ref>(def.target);
+  bool wait = sub.invoke == dsl::invoke_kind::sync;
+  auto child = fx_.start_child({a.token, sub.workflow_id, sub.version, *input, wait});
+  if (!child)
+    return failed(std::move(child.error()));
+  note("subflow.started", fmt::format("{} started {} ({})", path, *child, sub.workflow_id));
+  if (wait) {
+    a.wait = action_wait::subflow;
+    return;
+  }
+  i_.children.push_back(
+    {*child, sub.on_parent_complete == dsl::on_parent_complete::terminate});
+  a.wait = action_wait::function;
+  queue(a.token, step_kind::result, jq::value{jv_object()});
+}
+
+void machine::action_result(std::size_t li, std::size_t ai, jq::value result) {
+  auto& l = i_.current->lists[li];
+  auto& a = l.running[ai];
+  const auto& def = action_def(l, a);
+  if (def.sleep && def.sleep->after) {
+    a.wait = action_wait::sleep_after;
+    a.result = std::move(result);
+    fx_.arm(a.token, a.deadline = fx_.now() + def.sleep->after->value.count());
+    return;
+  }
+  complete_action(li, ai, std::move(result));
+}
+
+void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::value> result) {
+  auto& l = i_.current->lists[li];
+  auto& a = l.running[ai];
+  const auto& def = action_def(l, a);
+  auto path = action_path(l, a);
+  if (result) {
+    auto selected = dsl::action_results(plan_, path, *result, workflow_);
+    auto merged = selected ? dsl::merge_selected_result(plan_, def, path, l.data, *selected,
+                                                        workflow_)
+                           : expected<jq::value>{tl::unexpect, selected.error()};
+    if (!merged) {
+      state_failed(merged.error());
+      return;
+    }
+    l.data = std::move(*merged);
+    l.last_result = std::move(*selected);
+    note("action.completed", path);
+  }
+  l.running.erase(l.running.begin() + static_cast<std::ptrdiff_t>(ai));
+  auto size = actions_of(state_def(), l.slot).size();
+  fill_list(li);
+  if (l.running.empty() && l.next >= size)
+    list_done(li);
+}
+
+void machine::list_done(std::size_t li) {
+  auto& cur = *i_.current;
+  auto l = std::move(cur.lists[li]);
+  cur.lists.erase(cur.lists.begin() + static_cast<std::ptrdiff_t>(li));
+  const auto& s = state_def();
+  switch (s.type()) {
+    case dsl::state_type::operation:
+      cur.data = std::move(l.data);
+      complete_state();
+      return;
+    case dsl::state_type::callback: {
+      cur.data = std::move(l.data);
+      cur.phase = state_phase::callback_event;
+      if (auto t = event_timeout())
+        cur.timer_token = arm_in(*t, cur.deadline);
+      queue(cur.token, step_kind::skip);
+      return;
+    }
+    case dsl::state_type::event: {
+      cur.data = std::move(l.data);
+      const auto& ev = std::get<dsl::event_state>(s.properties);
+      if (!ev.exclusive && l.slot + 1 < ev.on_events.size()) {
+        start_list(l.slot + 1, cur.data);
+        return;
+      }
+      complete_state();
+      return;
+    }
+    case dsl::state_type::parallel: {
+      const auto& p = std::get<dsl::parallel_state>(s.properties);
+      cur.results[l.slot] = std::move(l.data);
+      ++cur.completed;
+      bool done = p.completion_type == dsl::completion_type::all_of
+                    ? cur.completed >= p.branches.size()
+                    : cur.completed >= static_cast<std::uint32_t>(p.num_completed.value_or(1));
+      if (!done)
+        return;
+      for (const auto& other : cur.lists)
+        cancel_list(other);
+      cur.lists.clear();
+      for (const auto& r : cur.results)
+        if (r)
+          cur.data = dsl::merge(cur.data, *r);
+      complete_state();
+      return;
+    }
+    case dsl::state_type::foreach:
+      cur.results[l.slot] = std::move(l.last_result);
+      ++cur.completed;
+      if (cur.completed >= cur.results.size()) {
+        complete_state();
+        return;
+      }
+      start_iterations();
+      return;
+    default:
+      return;
+  }
+}
+
+void machine::cancel_list(const action_list_run& l) {
+  for (const auto& a : l.running)
+    if (a.wait == action_wait::function || a.wait == action_wait::subflow)
+      fx_.cancel(a.token);
+}
+
+void machine::start_iterations() {
+  auto& cur = *i_.current;
+  const auto& f = std::get<dsl::foreach_state>(state_def().properties);
+  std::size_t limit = f.mode == dsl::action_mode::sequential ? 1
+                      : f.batch_size && *f.batch_size > 0
+                        ? static_cast<std::size_t>(*f.batch_size)
+                        : cur.results.size();
+  auto param = iteration_param(f);
+  while (cur.lists.size() < limit && cur.next_item < cur.results.size()) {
+    auto n = cur.next_item++;
+    jq::value item{jv_array_get(cur.items.copy(), static_cast<int>(n))};
+    jq::value data{jv_object_set(cur.data.copy(), jv_string(param.c_str()), item.copy())};
+    start_list(n, std::move(data));
+  }
+}
+
+// --- events -----------------------------------------------------------------
+
+bool machine::matches(std::size_t d, const transport::cloud_event& e) const {
+  const auto& def = w_.events[d];
+  if (def.type != e.type || (def.source && *def.source != e.source))
+    return false;
+  for (const auto& c : def.correlation) {
+    auto v = e.attribute(c.context_attribute_name);
+    if (!v)
+      return false;
+    if (c.context_attribute_value) {
+      if (*v != *c.context_attribute_value)
+        return false;
+      continue;
+    }
+    for (const auto& [name, recorded] : i_.correlation)
+      if (name == c.context_attribute_name && recorded != *v)
+        return false;
+  }
+  return true;
+}
+
+void machine::record_correlation(std::size_t d, const transport::cloud_event& e) {
+  for (const auto& c : w_.events[d].correlation) {
+    if (c.context_attribute_value)
+      continue;
+    bool known = std::any_of(i_.correlation.begin(), i_.correlation.end(),
+                             [&](const auto& kv) { return kv.first == c.context_attribute_name; });
+    if (auto v = e.attribute(c.context_attribute_name); v && !known)
+      i_.correlation.emplace_back(c.context_attribute_name, std::string{*v});
+  }
+}
+
+expected<jq::value> machine::payload(std::size_t d, const transport::cloud_event& e) const {
+  jq::value data{jv_null()};
+  if (e.data) {
+    if (transport::is_json_media_type(e.datacontenttype)) {
+      auto parsed = jq::value::parse(*e.data);
+      if (!parsed)
+        return fail("event", fmt::format("event {} ({}): its data is not JSON: {}", e.type, e.id,
+                                         parsed.error().message));
+      data = std::move(*parsed);
+    } else {
+      data = jq::value{jv_string_sized(e.data->data(), static_cast<int>(e.data->size()))};
+    }
+  }
+  if (w_.events[d].data_only)
+    return data;
+  jv whole = jv_object();
+  auto set = [&](std::string_view k, std::string_view v) {
+    whole = jv_object_set(whole, jv_string_sized(k.data(), static_cast<int>(k.size())),
+                          jv_string_sized(v.data(), static_cast<int>(v.size())));
+  };
+  set("id", e.id);
+  set("source", e.source);
+  set("specversion", e.specversion);
+  set("type", e.type);
+  for (const auto* name : {"datacontenttype", "dataschema", "subject", "time"})
+    if (auto v = e.attribute(name))
+      set(name, *v);
+  for (const auto& [k, v] : e.extensions)
+    set(k, v);
+  whole = jv_object_set(whole, jv_string("data"), data.copy());
+  return jq::value{whole};
+}
+
+bool machine::offer(const transport::cloud_event& e) {
+  if (!i_.current || i_.status == instance_status::faulted)
+    return false;
+  auto& cur = *i_.current;
+  const auto& s = state_def();
+  auto path = state_path(cur.state);
+  auto consumed = [&](std::size_t d) -> expected<jq::value> {
+    record_correlation(d, e);
+    note("event.consumed", fmt::format("{} ({})", e.type, e.id));
+    return payload(d, e);
+  };
+
+  // The result of an eventRef action: its own instance's, or uncorrelated.
+  auto instance_id = e.attribute("workflowinstanceid");
+  if (!instance_id || *instance_id == i_.id) {
+    for (std::size_t li = 0; li < cur.lists.size(); ++li)
+      for (std::size_t ai = 0; ai < cur.lists[li].running.size(); ++ai) {
+        auto& a = cur.lists[li].running[ai];
+        if (a.wait != action_wait::result_event)
+          continue;
+        const auto& ref = std::get<dsl::event_ref>(action_def(cur.lists[li], a).target);
+        auto d = plan_.event_index.at(*ref.result_event_ref);
+        if (!matches(d, e))
+          continue;
+        auto p = consumed(d);
+        if (!p)
+          queue(a.token, step_kind::failure, {}, p.error());
+        else
+          action_result(li, ai, std::move(*p));
+        return true;
+      }
+  }
+
+  auto merge = [&](const std::optional<dsl::event_data_filter>& filter,
+                   const std::string& filter_path, std::size_t d) {
+    auto p = consumed(d);
+    auto data = p ? dsl::merge_event_data(plan_, filter, filter_path, cur.data, *p, workflow_) : p;
+    if (!data) {
+      state_failed(data.error());
+      return false;
+    }
+    cur.data = std::move(*data);
+    return true;
+  };
+
+  if (cur.phase == state_phase::waiting_events) {
+    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties)) {
+      for (std::uint32_t j = 0; j < ev->on_events.size(); ++j) {
+        const auto& on = ev->on_events[j];
+        for (const auto& ref : on.event_refs) {
+          auto d = plan_.event_index.at(ref);
+          if (!matches(d, e))
+            continue;
+          if (!ev->exclusive &&
+              std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
+            continue;  // already had this one
+          if (!merge(on.event_data_filter,
+                     fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d))
+            return true;
+          if (ev->exclusive) {
+            cur.phase = state_phase::running_actions;
+            cur.timer_token = cur.deadline = 0;
+            start_list(j, cur.data);
+            return true;
+          }
+          cur.arrived.push_back(ref);
+          std::size_t wanted = 0;
+          for (const auto& o : ev->on_events)
+            wanted += o.event_refs.size();
+          if (cur.arrived.size() >= wanted) {
+            cur.phase = state_phase::running_actions;
+            cur.timer_token = cur.deadline = 0;
+            start_list(0, cur.data);
+          }
+          return true;
+        }
+      }
+    } else if (const auto* sw = std::get_if<dsl::switch_state>(&s.properties)) {
+      for (std::uint32_t k = 0; k < sw->event_conditions.size(); ++k) {
+        const auto& c = sw->event_conditions[k];
+        auto d = plan_.event_index.at(c.event_ref);
+        if (!matches(d, e))
+          continue;
+        if (merge(c.event_data_filter,
+                  fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d))
+          complete_state(flow_ref{cur.state, flow_site::event_condition, k});
+        return true;
+      }
+    }
+  } else if (cur.phase == state_phase::callback_event) {
+    const auto& cb = std::get<dsl::callback_state>(s.properties);
+    auto d = plan_.event_index.at(cb.event_ref);
+    if (matches(d, e)) {
+      if (merge(cb.event_data_filter, path + ".eventDataFilter", d))
+        complete_state();
+      return true;
+    }
+  }
+  return false;
+}
+
+void machine::offer_kept() {
+  for (std::size_t k = 0; k < i_.kept_events.size(); ++k) {
+    auto e = i_.kept_events[k];
+    if (!i_.current)
+      return;
+    if (offer(e)) {
+      i_.kept_events.erase(i_.kept_events.begin() + static_cast<std::ptrdiff_t>(k));
+      // One at a time: what the event started runs before the next one.
+      if (i_.current && !ended())
+        queue(i_.current->token, step_kind::skip);
+      return;
+    }
+  }
+}
+
+transport::cloud_event machine::make_event(std::size_t d, const jq::value& data) {
+  const auto& def = w_.events[d];
+  transport::cloud_event e;
+  e.id = fmt::format("{}.{}", i_.id, ++i_.events_produced);
+  e.source = def.source ? *def.source : fmt::format("/meshflow/{}", i_.workflow_id);
+  e.type = def.type;
+  e.datacontenttype = "application/json";
+  e.data = data.dump();
+  return e;
+}
+
+void machine::produce_events(const std::vector<dsl::produce_event_def>& defs,
+                             const std::string& path, const jq::value& data) {
+  for (std::size_t k = 0; k < defs.size(); ++k) {
+    const auto& pe = defs[k];
+    auto at = fmt::format("{}.produceEvents[{}]", path, k);
+    jq::value payload = data;
+    if (pe.data) {
+      auto rendered = dsl::render_template(plan_, at + ".data", *pe.data, data, workflow_);
+      if (!rendered) {
+        finish(instance_status::faulted,
+               instance_error{rendered.error().code, rendered.error().message, ""});
+        return;
+      }
+      payload = std::move(*rendered);
+    }
+    auto event = make_event(plan_.event_index.at(pe.event_ref), payload);
+    for (const auto& [name, value] : pe.context_attributes) {
+      auto v = dsl::render_template(plan_, fmt::format("{}.contextAttributes.{}", at, name), value,
+                                    data, workflow_);
+      if (!v) {
+        finish(instance_status::faulted, instance_error{v.error().code, v.error().message, ""});
+        return;
+      }
+      auto text = v->kind() == JV_KIND_STRING ? std::string{jv_string_value(v->get())} : v->dump();
+      if (auto set = event.set_attribute(name, text); !set) {
+        finish(instance_status::faulted,
+               instance_error{"event", fmt::format("{}.contextAttributes.{}: {}", at, name,
+                                                   set.error().message),
+                              ""});
+        return;
+      }
+    }
+    note("event.produced", fmt::format("{} ({})", event.type, event.id));
+    fx_.produce(std::move(event));
+  }
+}
+
+// --- helpers ----------------------------------------------------------------
+
+std::uint64_t machine::arm_in(std::chrono::milliseconds d, epoch_ms& deadline) {
+  auto t = token();
+  deadline = fx_.now() + d.count();
+  fx_.arm(t, deadline);
+  return t;
+}
+
+void machine::note(std::string_view kind, std::string detail) {
+  i_.history.push_back({fx_.now(), std::string{kind}, std::move(detail)});
+}
+
+const dsl::state& machine::state_def() const { return w_.states[i_.current->state]; }
+
+const dsl::action& machine::action_def(const action_list_run& l, const action_run& a) const {
+  return actions_of(state_def(), l.slot)[a.action];
+}
+
+std::string machine::action_path(const action_list_run& l, const action_run& a) const {
+  auto s = state_path(i_.current->state);
+  switch (state_def().type()) {
+    case dsl::state_type::event:
+      return fmt::format("{}.onEvents[{}].actions[{}]", s, l.slot, a.action);
+    case dsl::state_type::parallel:
+      return fmt::format("{}.branches[{}].actions[{}]", s, l.slot, a.action);
+    case dsl::state_type::callback:
+      return s + ".action";
+    default:
+      return fmt::format("{}.actions[{}]", s, a.action);
+  }
+}
+
+const dsl::flow* machine::resolve(const flow_ref& ref) const {
+  if (ref.state >= w_.states.size())
+    return nullptr;
+  const auto& s = w_.states[ref.state];
+  switch (ref.site) {
+    case flow_site::state:
+      return s.flow ? &*s.flow : nullptr;
+    case flow_site::on_error:
+      return ref.index < s.on_errors.size() ? &s.on_errors[ref.index].flow : nullptr;
+    case flow_site::data_condition:
+    case flow_site::event_condition:
+    case flow_site::default_condition: {
+      const auto* sw = std::get_if<dsl::switch_state>(&s.properties);
+      if (!sw)
+        return nullptr;
+      if (ref.site == flow_site::default_condition)
+        return &sw->default_condition;
+      if (ref.site == flow_site::data_condition)
+        return ref.index < sw->data_conditions.size() ? &sw->data_conditions[ref.index].flow
+                                                      : nullptr;
+      return ref.index < sw->event_conditions.size() ? &sw->event_conditions[ref.index].flow
+                                                     : nullptr;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::chrono::milliseconds> machine::action_timeout() const {
+  const auto& s = state_def();
+  if (s.timeouts.action_exec_timeout)
+    return s.timeouts.action_exec_timeout->value;
+  if (w_.timeouts.action_exec_timeout)
+    return w_.timeouts.action_exec_timeout->value;
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> machine::event_timeout() const {
+  const auto& s = state_def();
+  if (s.timeouts.event_timeout)
+    return s.timeouts.event_timeout->value;
+  if (w_.timeouts.event_timeout)
+    return w_.timeouts.event_timeout->value;
+  return std::nullopt;
+}
+
+} // namespace meshflow::actors

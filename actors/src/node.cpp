@@ -1,0 +1,378 @@
+#include "meshflow/actors/node.hpp"
+
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "instance_actor.hpp"
+#include "meshflow/dsl/validate.hpp"
+#include "meshflow/transport/json_format.hpp"
+
+namespace meshflow::actors {
+
+struct admin_state {
+  struct instance_entry {
+    std::string workflow;
+    std::string version;
+    instance_status status = instance_status::running;
+    caf::actor actor;       // while live
+    std::string final_snapshot;  // once ended
+    std::vector<caf::response_promise> waiters;
+    caf::actor parent;      // a sync subflow's parent, told of the outcome
+    std::uint64_t parent_token = 0;
+  };
+
+  node_options options;
+  /// Deployed versions by workflow id, and the version deployed last.
+  std::map<std::string, std::map<std::string, std::shared_ptr<const deployment>>> workflows;
+  std::map<std::string, std::string> latest;
+  std::map<std::string, instance_entry> instances;
+  std::mt19937_64 random{std::random_device{}()};
+  static inline const char* name = "meshflow.admin";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<admin_state>*;
+using json = nlohmann::json;
+
+std::string failure(std::string_view code, const std::string& message) {
+  return json{{"error", {{"code", code}, {"message", message}}}}.dump();
+}
+
+/// A fresh instance id: a random (version 4) UUID.
+std::string new_id(std::mt19937_64& random) {
+  auto hi = random(), lo = random();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
+                     hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+}
+
+/// Reads, checks strictly, compiles and binds a definition file.
+expected<std::shared_ptr<const deployment>> deploy_file(self_ptr self, const std::string& path) {
+  dsl::load_options strict;
+  strict.strict = true;
+  auto loaded = dsl::load_workflow_file(path, strict);
+  auto diagnostics = std::move(loaded.diagnostics);
+  std::shared_ptr<const dsl::plan> plan;
+  if (loaded.workflow && !dsl::has_errors(diagnostics)) {
+    auto checked = dsl::check_references(*loaded.workflow, dsl::severity::error);
+    diagnostics.insert(diagnostics.end(), checked.begin(), checked.end());
+    if (!dsl::has_errors(diagnostics)) {
+      auto compiled =
+        dsl::compile(std::make_shared<const dsl::workflow>(std::move(*loaded.workflow)));
+      diagnostics.insert(diagnostics.end(), compiled.diagnostics.begin(),
+                         compiled.diagnostics.end());
+      plan = std::move(compiled.plan);
+    }
+  }
+  if (!plan || dsl::has_errors(diagnostics)) {
+    std::string text;
+    for (const auto& d : diagnostics)
+      if (d.severity == dsl::severity::error)
+        text += (text.empty() ? "" : "\n") + dsl::to_string(d);
+    return fail("definition", text.empty() ? path + ": cannot be deployed" : text);
+  }
+  auto dep = std::make_shared<deployment>();
+  dep->plan = plan;
+  binding_context ctx{plan, plan->definition->file.parent_path(), self->state.options.natives,
+                      self->state.options.http_timeout};
+  for (std::size_t k = 0; k < plan->definition->functions.size(); ++k) {
+    auto b = bind_function(self->system(), ctx, k);
+    if (!b) {
+      for (auto& done : dep->bindings)
+        self->send_exit(done, caf::exit_reason::user_shutdown);
+      return fail("definition", fmt::format("{}: {}", path, b.error().message));
+    }
+    dep->bindings.push_back(std::move(*b));
+  }
+  return dep;
+}
+
+std::shared_ptr<const deployment> find_deployment(self_ptr self, const std::string& workflow,
+                                                  const std::string& version) {
+  auto& st = self->state;
+  auto w = st.workflows.find(workflow);
+  if (w == st.workflows.end())
+    return nullptr;
+  auto v = w->second.find(version.empty() ? st.latest[workflow] : version);
+  return v == w->second.end() ? nullptr : v->second;
+}
+
+/// Starts an instance with id `id`; the error says why it cannot start.
+expected<void> start_instance(self_ptr self, const std::string& id, const std::string& workflow,
+                              const std::string& version, const std::string& input) {
+  auto dep = find_deployment(self, workflow, version);
+  if (!dep)
+    return fail("not-found", version.empty()
+                               ? fmt::format("no workflow '{}' is deployed", workflow)
+                               : fmt::format("workflow '{}' version '{}' is not deployed",
+                                             workflow, version));
+  auto parsed = json::parse(input.empty() ? "{}" : input, nullptr, false);
+  if (parsed.is_discarded())
+    return fail("input", "the input is not JSON");
+  if (!parsed.is_object())
+    return fail("input", fmt::format("the input must be a JSON object, not {}",
+                                     parsed.type_name()));
+  auto start = std::make_shared<instance_start>();
+  start->value.id = id;
+  start->value.workflow_id = workflow;
+  start->value.version = dep->plan->definition->version.value_or("");
+  start->input = parsed.dump();
+  auto& entry = self->state.instances[id];
+  entry.workflow = workflow;
+  entry.version = start->value.version;
+  entry.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
+  return {};
+}
+
+/// An ended instance, read back from its final snapshot.
+expected<instance> ended_instance(const admin_state::instance_entry& e) {
+  return restore(e.final_snapshot);
+}
+
+std::string describe_ended(self_ptr self, const admin_state::instance_entry& e, bool history) {
+  auto i = ended_instance(e);
+  if (!i)
+    return failure("snapshot", i.error().message);
+  if (history)
+    return history_json(*i).dump();
+  auto dep = find_deployment(self, e.workflow, e.version);
+  return describe(*i, *dep->plan->definition).dump();
+}
+
+/// Forwards a request to a live instance, or answers for an ended one.
+template <class Atom, class... Ts>
+caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom atom, Ts... xs) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end())
+    return failure("not-found", fmt::format("no instance '{}' on this node", id));
+  if (it->second.actor) {
+    self->delegate(it->second.actor, atom, std::move(xs)...);
+    return caf::delegated<std::string>{};
+  }
+  if constexpr (std::is_same_v<Atom, get_atom>)
+    return describe_ended(self, it->second, false);
+  else if constexpr (std::is_same_v<Atom, history_atom>)
+    return describe_ended(self, it->second, true);
+  else
+    return failure("state", fmt::format("instance '{}' has ended ({})", id,
+                                        to_string(it->second.status)));
+}
+
+/// Routes an event with no instance named: to every live instance whose
+/// workflow consumes its type, and to a new instance of every workflow whose
+/// start state is an event state waiting for it.
+int route_event(self_ptr self, const transport::cloud_event& e, const std::string& text) {
+  auto& st = self->state;
+  int delivered = 0;
+  auto consumes = [&](const dsl::workflow& w) {
+    for (const auto& d : w.events)
+      if (d.kind == dsl::event_kind::consumed && d.type == e.type)
+        return true;
+    return false;
+  };
+  for (auto& [id, entry] : st.instances) {
+    if (!entry.actor)
+      continue;
+    auto dep = find_deployment(self, entry.workflow, entry.version);
+    if (dep && consumes(*dep->plan->definition)) {
+      self->send(entry.actor, event_atom::value, text);
+      ++delivered;
+    }
+  }
+  for (const auto& [workflow, version] : st.latest) {
+    auto dep = find_deployment(self, workflow, version);
+    const auto& w = *dep->plan->definition;
+    const auto& s = w.states[dep->plan->start_state];
+    const auto* ev = std::get_if<dsl::event_state>(&s.properties);
+    if (!ev)
+      continue;
+    bool starts = false;
+    for (const auto& on : ev->on_events)
+      for (const auto& ref : on.event_refs)
+        if (const auto& d = w.events[dep->plan->event_index.at(ref)];
+            d.type == e.type && (!d.source || *d.source == e.source))
+          starts = true;
+    if (!starts)
+      continue;
+    auto id = new_id(st.random);
+    if (start_instance(self, id, workflow, version, "{}")) {
+      self->send(st.instances[id].actor, event_atom::value, text);
+      ++delivered;
+    }
+  }
+  return delivered;
+}
+
+} // namespace
+
+namespace {
+
+caf::behavior admin(self_ptr self, node_options options) {
+  self->state.options = std::move(options);
+  return {
+    [self](deploy_atom, const std::string& path) -> std::string {
+      auto dep = deploy_file(self, path);
+      if (!dep)
+        return failure(dep.error().code, dep.error().message);
+      const auto& w = *(*dep)->plan->definition;
+      auto version = w.version.value_or("");
+      auto& st = self->state;
+      auto& slot = st.workflows[w.identity()][version];
+      if (slot)
+        for (auto& b : slot->bindings)
+          self->send_exit(b, caf::exit_reason::user_shutdown);
+      slot = *dep;
+      st.latest[w.identity()] = version;
+      return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
+    },
+    [self](start_atom, const std::string& workflow, const std::string& version,
+           const std::string& input) -> std::string {
+      auto id = new_id(self->state.random);
+      if (auto started = start_instance(self, id, workflow, version, input); !started)
+        return failure(started.error().code, started.error().message);
+      return json{{"id", id}}.dump();
+    },
+    [self](get_atom, const std::string& id) { return to_instance(self, id, get_atom::value); },
+    [self](history_atom, const std::string& id) {
+      return to_instance(self, id, history_atom::value);
+    },
+    [self](pause_atom, const std::string& id) {
+      return to_instance(self, id, pause_atom::value);
+    },
+    [self](resume_atom, const std::string& id) {
+      return to_instance(self, id, resume_atom::value);
+    },
+    [self](cancel_atom, const std::string& id) {
+      return to_instance(self, id, cancel_atom::value, std::string{"cancelled by an operator"});
+    },
+    [self](retry_atom, const std::string& id) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto it = st.instances.find(id);
+      if (it == st.instances.end())
+        return failure("not-found", fmt::format("no instance '{}' on this node", id));
+      auto& e = it->second;
+      if (e.actor || e.status != instance_status::faulted)
+        return failure("state", fmt::format("only a FAULTED instance can be retried; '{}' is {}",
+                                            id, to_string(e.status)));
+      auto restored = ended_instance(e);
+      auto dep = find_deployment(self, e.workflow, e.version);
+      if (!restored || !dep)
+        return failure("snapshot", fmt::format("instance '{}' cannot be restored", id));
+      auto start = std::make_shared<instance_start>();
+      start->value = std::move(*restored);
+      e.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
+      e.final_snapshot.clear();
+      self->delegate(e.actor, retry_atom::value);
+      return caf::delegated<std::string>{};
+    },
+    [self](wait_atom, const std::string& id) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto it = st.instances.find(id);
+      if (it == st.instances.end())
+        return failure("not-found", fmt::format("no instance '{}' on this node", id));
+      if (!it->second.actor)
+        return describe_ended(self, it->second, false);
+      auto promise = self->make_response_promise<std::string>();
+      it->second.waiters.push_back(promise);
+      return promise;
+    },
+    [self](list_atom, const std::string& workflow, const std::string& status) -> std::string {
+      auto out = json::array();
+      for (const auto& [id, e] : self->state.instances) {
+        if (!workflow.empty() && e.workflow != workflow)
+          continue;
+        if (!status.empty() && to_string(e.status) != status)
+          continue;
+        out.push_back({{"id", id},
+                       {"workflowId", e.workflow},
+                       {"version", e.version},
+                       {"status", to_string(e.status)}});
+      }
+      return out.dump();
+    },
+    [self](event_atom, const std::string& text, const std::string& id) -> std::string {
+      auto e = transport::json_format::parse(text);
+      if (!e)
+        return failure("event", e.error().message);
+      auto& st = self->state;
+      std::string target = id;
+      if (target.empty())
+        if (auto a = e->attribute("workflowinstanceid"))
+          target = std::string{*a};
+      if (!target.empty()) {
+        auto it = st.instances.find(target);
+        if (it == st.instances.end() || !it->second.actor)
+          return failure("not-found", fmt::format("no live instance '{}' on this node", target));
+        self->send(it->second.actor, event_atom::value, text);
+        return json{{"delivered", 1}}.dump();
+      }
+      return json{{"delivered", route_event(self, *e, text)}}.dump();
+    },
+    // From the instances.
+    [self](status_atom, const std::string& id, const std::string& status) {
+      if (auto it = self->state.instances.find(id); it != self->state.instances.end())
+        it->second.status = parse_status(status).value_or(it->second.status);
+    },
+    [self](ended_atom, const std::string& id, std::string& snap) {
+      auto& st = self->state;
+      auto it = st.instances.find(id);
+      if (it == st.instances.end())
+        return;
+      auto& e = it->second;
+      e.actor = nullptr;
+      e.final_snapshot = std::move(snap);
+      auto i = ended_instance(e);
+      if (!i)
+        return;
+      e.status = i->status;
+      auto dep = find_deployment(self, e.workflow, e.version);
+      auto text = describe(*i, *dep->plan->definition).dump();
+      for (auto& w : e.waiters)
+        w.deliver(text);
+      e.waiters.clear();
+      if (e.parent) {
+        auto r = i->status == instance_status::completed
+                   ? invocation_result::success(i->data.dump())
+                   : invocation_result::failed(i->error ? i->error->code : "subflow",
+                                               fmt::format("subflow {} {}: {}", id,
+                                                           to_string(i->status),
+                                                           i->error ? i->error->message : ""));
+        self->send(e.parent, child_done_atom::value, e.parent_token, std::move(r));
+        e.parent = nullptr;
+      }
+    },
+    [self](child_atom, const std::string& id, const std::string& workflow,
+           const std::string& version, const std::string& input, std::uint64_t token) {
+      auto parent = caf::actor_cast<caf::actor>(self->current_sender());
+      auto started = start_instance(self, id, workflow, version, input);
+      if (!started) {
+        if (token)
+          self->send(parent, child_done_atom::value, token,
+                     invocation_result::failed(started.error().code, started.error().message));
+        return;
+      }
+      if (token) {
+        self->state.instances[id].parent = parent;
+        self->state.instances[id].parent_token = token;
+      }
+    },
+    [self](produced_atom, const std::string& id, const std::string& event) {
+      if (self->state.options.event_listener)
+        self->send(self->state.options.event_listener, produced_atom::value, id, event);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_admin(caf::actor_system& sys, node_options options) {
+  return sys.spawn(admin, std::move(options));
+}
+
+} // namespace meshflow::actors
