@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "meshflow/proto/instance.pb.h"
 #include "meshflow/transport/proto_format.hpp"
 
@@ -124,7 +127,16 @@ std::string snapshot(const instance& i) {
     hm->set_kind(h.kind);
     hm->set_detail(h.detail);
   }
-  return m.SerializeAsString();
+  // Deterministic (map entries in key order): the same instance always
+  // gives the same bytes.
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out{&bytes};
+    google::protobuf::io::CodedOutputStream coded{&out};
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }
+  return bytes;
 }
 
 expected<instance> restore(std::string_view bytes) {
@@ -139,10 +151,10 @@ expected<instance> restore(std::string_view bytes) {
     return fail("snapshot", fmt::format("unknown status {}", static_cast<int>(m.status())));
   i.status = static_cast<instance_status>(m.status());
 #define MESHFLOW_JSON(target, text, what)                                                      \
-  if (auto v = json_value(text, what); !v)                                                     \
-    return tl::unexpected(v.error());                                                          \
+  if (auto parsed_ = json_value(text, what); !parsed_)                                         \
+    return tl::unexpected(parsed_.error());                                                    \
   else                                                                                         \
-    target = std::move(*v)
+    target = std::move(*parsed_)
   MESHFLOW_JSON(i.data, m.data(), "data");
   if (m.has_current()) {
     const auto& s = m.current();

@@ -1,0 +1,780 @@
+// The machine, state type by state type, with hand-driven effects: timers
+// fire when the test advances its clock, functions answer when the test
+// says. Every scenario runs twice: straight through, and with the instance
+// snapshotted to protobuf, the machine dropped and re-created from the
+// snapshot after every step; both runs must end the same way.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "meshflow/actors/machine.hpp"
+#include "meshflow/dsl/load.hpp"
+#include "meshflow/dsl/validate.hpp"
+
+namespace meshflow::actors {
+namespace {
+
+using json = nlohmann::json;
+
+std::shared_ptr<const dsl::plan> plan_of(const std::string& yaml) {
+  auto loaded = dsl::load_workflow_text(yaml, "test.sw.yaml", ".");
+  std::string text;
+  for (const auto& d : loaded.diagnostics)
+    text += dsl::to_string(d) + "\n";
+  if (!loaded.workflow || dsl::has_errors(loaded.diagnostics))
+    throw std::runtime_error(text);
+  auto checked = dsl::check_references(*loaded.workflow, dsl::severity::error);
+  if (dsl::has_errors(checked))
+    throw std::runtime_error(dsl::to_string(checked.front()));
+  auto c = dsl::compile(std::make_shared<const dsl::workflow>(std::move(*loaded.workflow)));
+  if (!c.plan)
+    throw std::runtime_error(c.diagnostics.empty() ? "compile" : dsl::to_string(c.diagnostics[0]));
+  return c.plan;
+}
+
+/// Effects the test drives.
+struct test_effects final : effects {
+  epoch_ms clock = 1'000'000;
+  std::map<std::uint64_t, epoch_ms> timers;
+  std::vector<std::pair<std::uint64_t, std::string>> calls;  // token, function name
+  std::map<std::uint64_t, json> arguments;
+  std::vector<std::uint64_t> cancelled;
+  std::vector<transport::cloud_event> produced;
+  std::vector<child_start> children;
+  const dsl::workflow* w = nullptr;
+
+  epoch_ms now() override { return clock; }
+  void invoke(invocation call) override {
+    calls.emplace_back(call.token, w->functions[call.function].name);
+    arguments[call.token] = call.arguments.to_json();
+  }
+  void cancel(std::uint64_t token) override { cancelled.push_back(token); }
+  void arm(std::uint64_t token, epoch_ms deadline) override { timers[token] = deadline; }
+  void produce(transport::cloud_event e) override { produced.push_back(std::move(e)); }
+  expected<std::string> start_child(child_start c) override {
+    children.push_back(c);
+    return fmt::format("child-{}", c.token);
+  }
+  void end_child(const std::string&) override {}
+  expected<std::string> continue_as(continuation) override { return std::string{"next"}; }
+};
+
+using function_answer = std::function<expected<json>(const json& arguments)>;
+
+/// One instance under test.
+class harness {
+public:
+  harness(const std::string& yaml, bool restore_each_step)
+    : plan_(plan_of(yaml)), restore_(restore_each_step) {
+    fx_.w = plan_->definition.get();
+    value_.id = "i-1";
+    value_.workflow_id = plan_->definition->identity();
+    machine_ = std::make_unique<machine>(*plan_, value_, fx_);
+  }
+
+  std::map<std::string, function_answer> functions;
+
+  void start(const char* input) {
+    machine_->start(*jq::value::parse(input));
+    settle();
+  }
+
+  void event(const char* type, const char* data, std::map<std::string, std::string> ext = {}) {
+    transport::cloud_event e;
+    e.id = fmt::format("e{}", ++events_);
+    e.source = "test";
+    e.type = type;
+    e.datacontenttype = "application/json";
+    e.data = data;
+    e.extensions = std::move(ext);
+    machine_->event(e);
+    settle();
+  }
+
+  /// Moves the clock on, firing due timers in deadline order.
+  void advance(std::int64_t ms) {
+    auto until = fx_.clock + ms;
+    for (;;) {
+      auto next = std::min_element(fx_.timers.begin(), fx_.timers.end(),
+                                   [](auto& a, auto& b) { return a.second < b.second; });
+      if (next == fx_.timers.end() || next->second > until)
+        break;
+      auto [token, at] = *next;
+      fx_.timers.erase(next);
+      fx_.clock = std::max(fx_.clock, at);
+      machine_->timer(token);
+      settle();
+    }
+    fx_.clock = until;
+  }
+
+  void pause() { machine_->pause(); }
+  void resume() {
+    machine_->resume();
+    settle();
+  }
+
+  /// Answers every pending call whose function the test defined.
+  void settle() {
+    step_boundary();
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (std::size_t k = 0; k < fx_.calls.size(); ++k) {
+        auto [token, name] = fx_.calls[k];
+        auto f = functions.find(name);
+        if (f == functions.end())
+          continue;
+        fx_.calls.erase(fx_.calls.begin() + static_cast<std::ptrdiff_t>(k));
+        auto r = f->second(fx_.arguments[token]);
+        machine_->function_done(token, r ? expected<jq::value>{jq::value::from_json(*r)}
+                                         : tl::unexpected(r.error()));
+        step_boundary();
+        progress = true;
+        break;
+      }
+    }
+  }
+
+  instance_status status() const { return value_.status; }
+  json output() const { return value_.data.to_json(); }
+  const instance& value() const { return value_; }
+  test_effects& fx() { return fx_; }
+  machine& run() { return *machine_; }
+
+  std::vector<std::string> history(std::string_view kind) const {
+    std::vector<std::string> out;
+    for (const auto& h : value_.history)
+      if (h.kind == kind)
+        out.push_back(h.detail);
+    return out;
+  }
+
+private:
+  /// With `restore_each_step`: snapshot, drop the machine, restore, re-arm.
+  void step_boundary() {
+    if (!restore_)
+      return;
+    auto bytes = snapshot(value_);
+    machine_.reset();
+    auto restored = restore(bytes);
+    ASSERT_TRUE(restored) << restored.error().message;
+    value_ = std::move(*restored);
+    EXPECT_EQ(snapshot(value_), bytes);
+    fx_.timers.clear();
+    fx_.calls.clear();
+    machine_ = std::make_unique<machine>(*plan_, value_, fx_);
+    machine_->rearm();
+  }
+
+  std::shared_ptr<const dsl::plan> plan_;
+  bool restore_;
+  instance value_;
+  test_effects fx_;
+  std::unique_ptr<machine> machine_;
+  int events_ = 0;
+};
+
+class machine_test : public ::testing::TestWithParam<bool> {
+protected:
+  harness make(const std::string& yaml) { return harness{yaml, GetParam()}; }
+};
+
+INSTANTIATE_TEST_SUITE_P(, machine_test, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "restored" : "straight"; });
+
+const std::string head = R"(id: t
+version: '1'
+specVersion: '0.8'
+)";
+
+function_answer returns(json j) {
+  return [j](const json&) -> expected<json> { return j; };
+}
+
+TEST_P(machine_test, inject_and_switch_loop) {
+  auto h = make(head + R"(
+functions:
+  - {name: inc, type: expression, operation: '.n + 1'}
+start: Check
+states:
+  - name: Check
+    type: switch
+    dataConditions:
+      - {condition: '${ .n < 3 }', transition: Add}
+    defaultCondition: {transition: Done}
+  - name: Add
+    type: operation
+    actions:
+      - functionRef: inc
+        actionDataFilter: {toStateData: '${ .n }'}
+    transition: Check
+  - name: Done
+    type: inject
+    data: {done: true}
+    end: true
+)");
+  h.start(R"({"n": 0})");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"n": 3, "done": true})"));
+  EXPECT_EQ(h.history("state.entered").size(), 8u);
+}
+
+TEST_P(machine_test, operation_sequential_and_parallel_actions) {
+  for (const char* mode : {"sequential", "parallel"}) {
+    auto h = make(head + fmt::format(R"(
+functions:
+  - {{name: a, type: custom, operation: a}}
+  - {{name: b, type: custom, operation: b}}
+start: Op
+states:
+  - name: Op
+    type: operation
+    actionMode: {}
+    actions:
+      - functionRef: {{refName: a, arguments: {{x: '${{ .x }}', literal: 7}}}}
+      - functionRef: b
+        actionDataFilter: {{results: '${{ .v }}', toStateData: '${{ .fromB }}'}}
+    stateDataFilter: {{output: '${{ {{a, fromB}} }}'}}
+    end: true
+)",
+                                   mode));
+    json seen;
+    h.functions["a"] = [&](const json& args) -> expected<json> {
+      seen = args;
+      return json{{"a", 1}};
+    };
+    h.functions["b"] = returns({{"v", "B"}});
+    h.start(R"({"x": 5})");
+    EXPECT_EQ(h.status(), instance_status::completed) << mode;
+    EXPECT_EQ(seen, json::parse(R"({"x": 5, "literal": 7})"));
+    EXPECT_EQ(h.output(), json::parse(R"({"a": 1, "fromB": "B"})"));
+  }
+}
+
+TEST_P(machine_test, parallel_actions_start_together_sequential_ones_do_not) {
+  auto h = make(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: Op
+states:
+  - name: Op
+    type: operation
+    actionMode: parallel
+    actions:
+      - functionRef: a
+      - functionRef: a
+      - functionRef: a
+    end: true
+)");
+  h.start("{}");
+  EXPECT_EQ(h.fx().calls.size(), 3u);
+}
+
+TEST_P(machine_test, sleep_state_waits_for_its_timer) {
+  auto h = make(head + R"(
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT10S, transition: Done}
+  - {name: Done, type: inject, data: {awake: true}, end: true}
+)");
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.advance(9'999);
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.advance(1);
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"awake": true})"));
+}
+
+const std::string events = R"(
+events:
+  - {name: Paid, type: paid, source: test}
+  - {name: Packed, type: packed, source: test}
+  - {name: Reply, type: reply, source: test}
+  - {name: Request, type: request, kind: produced}
+)";
+
+TEST_P(machine_test, exclusive_event_state_runs_the_matching_actions) {
+  auto h = make(head + events + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: Wait
+states:
+  - name: Wait
+    type: event
+    onEvents:
+      - eventRefs: [Paid]
+        eventDataFilter: {toStateData: '${ .payment }'}
+        actions: [{functionRef: a}]
+      - eventRefs: [Packed]
+        actions: []
+    end: true
+)");
+  h.functions["a"] = returns({{"shipped", true}});
+  h.start("{}");
+  h.event("other", "{}");
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.event("paid", R"({"amount": 3})");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"payment": {"amount": 3}, "shipped": true})"));
+}
+
+TEST_P(machine_test, non_exclusive_event_state_needs_every_event_in_any_order) {
+  auto h = make(head + events + R"(
+start: Wait
+states:
+  - name: Wait
+    type: event
+    exclusive: false
+    onEvents:
+      - eventRefs: [Paid, Packed]
+    end: true
+)");
+  h.start("{}");
+  h.event("packed", R"({"box": 1})");
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.event("paid", R"({"amount": 3})");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"box": 1, "amount": 3})"));
+}
+
+TEST_P(machine_test, an_event_that_arrives_early_is_kept) {
+  auto h = make(head + events + R"(
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT1S, transition: Wait}
+  - name: Wait
+    type: event
+    onEvents: [{eventRefs: [Paid]}]
+    end: true
+)");
+  h.start("{}");
+  h.event("paid", R"({"amount": 3})");
+  EXPECT_EQ(h.value().kept_events.size(), 1u);
+  h.advance(1000);
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"amount": 3})"));
+}
+
+TEST_P(machine_test, event_timeout_of_an_event_state_is_error_timeout) {
+  auto h = make(head + events + R"(
+errors: [{name: Late, code: timeout}]
+start: Wait
+states:
+  - name: Wait
+    type: event
+    timeouts: {eventTimeout: PT5S}
+    onEvents: [{eventRefs: [Paid]}]
+    onErrors: [{errorRef: Late, transition: Gave Up}]
+    end: true
+  - {name: Gave Up, type: inject, data: {late: true}, end: true}
+)");
+  h.start("{}");
+  h.advance(5000);
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"late": true})"));
+}
+
+TEST_P(machine_test, switch_on_events_and_its_timeout) {
+  const auto yaml = head + events + R"(
+start: Which
+states:
+  - name: Which
+    type: switch
+    timeouts: {eventTimeout: PT1M}
+    eventConditions:
+      - {eventRef: Paid, transition: Yes}
+    defaultCondition: {transition: No}
+  - {name: Yes, type: inject, data: {r: yes}, end: true}
+  - {name: No, type: inject, data: {r: no}, end: true}
+)";
+  auto h = make(yaml);
+  h.start("{}");
+  h.event("paid", R"({"amount": 1})");
+  EXPECT_EQ(h.output(), json::parse(R"({"amount": 1, "r": "yes"})"));
+  auto late = make(yaml);
+  late.start("{}");
+  late.advance(60'000);
+  EXPECT_EQ(late.status(), instance_status::completed);
+  EXPECT_EQ(late.output(), json::parse(R"({"r": "no"})"));
+}
+
+TEST_P(machine_test, parallel_all_of_merges_in_branch_order) {
+  auto h = make(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+  - {name: b, type: custom, operation: b}
+start: Both
+states:
+  - name: Both
+    type: parallel
+    branches:
+      - {name: A, actions: [{functionRef: a}]}
+      - {name: B, actions: [{functionRef: b}]}
+    end: true
+)");
+  h.start(R"({"v": 0})");
+  EXPECT_EQ(h.fx().calls.size(), 2u);
+  h.functions["b"] = returns({{"v", "b"}});
+  h.settle();
+  h.functions["a"] = returns({{"v", "a"}});
+  h.settle();
+  EXPECT_EQ(h.status(), instance_status::completed);
+  // B finished first, but A's result is merged first: B's value wins.
+  EXPECT_EQ(h.output(), json::parse(R"({"v": "b"})"));
+}
+
+TEST_P(machine_test, parallel_at_least_cancels_the_rest) {
+  auto h = make(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+  - {name: slow, type: custom, operation: slow}
+start: Race
+states:
+  - name: Race
+    type: parallel
+    completionType: atLeast
+    numCompleted: 1
+    branches:
+      - {name: Slow, actions: [{functionRef: slow}]}
+      - {name: Fast, actions: [{functionRef: a}]}
+    end: true
+)");
+  h.functions["a"] = returns({{"fast", true}});
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"fast": true})"));
+  if (!GetParam())  // (a restored machine re-issues, so its tokens differ)
+    EXPECT_EQ(h.fx().cancelled.size(), 1u);
+}
+
+TEST_P(machine_test, foreach_collects_results_in_input_order) {
+  for (const char* mode : {"mode: parallel\n    batchSize: 2", "mode: sequential"}) {
+    auto h = make(head + fmt::format(R"(
+functions:
+  - {{name: double, type: custom, operation: double}}
+start: Each
+states:
+  - name: Each
+    type: foreach
+    inputCollection: '${{ .numbers }}'
+    iterationParam: n
+    outputCollection: '${{ .doubled }}'
+    {}
+    actions:
+      - functionRef: {{refName: double, arguments: {{n: '${{ .n }}'}}}}
+        actionDataFilter: {{results: '${{ .value }}', toStateData: '${{ .last }}'}}
+    end: true
+)",
+                                   mode));
+    h.start(R"({"numbers": [1, 2, 3]})");
+    std::size_t most = h.fx().calls.size();
+    h.functions["double"] = [](const json& a) -> expected<json> {
+      return json{{"value", a["n"].get<int>() * 2}};
+    };
+    h.settle();
+    EXPECT_EQ(h.status(), instance_status::completed) << mode;
+    EXPECT_LE(most, 2u) << mode;
+    EXPECT_EQ(h.output(), json::parse(R"({"numbers": [1, 2, 3], "doubled": [2, 4, 6]})"));
+  }
+}
+
+TEST_P(machine_test, foreach_over_a_non_array_is_error_foreach) {
+  auto h = make(head + R"(
+start: Each
+states:
+  - name: Each
+    type: foreach
+    inputCollection: '${ .numbers }'
+    actions: []
+    end: true
+)");
+  h.start(R"({"numbers": 5})");
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "foreach");
+  EXPECT_EQ(h.value().error->state, "Each");
+}
+
+TEST_P(machine_test, callback_runs_its_action_then_waits_for_the_event) {
+  auto h = make(head + events + R"(
+functions:
+  - {name: ask, type: custom, operation: ask}
+start: Approve
+states:
+  - name: Approve
+    type: callback
+    action: {functionRef: ask}
+    eventRef: Reply
+    eventDataFilter: {toStateData: '${ .reply }'}
+    end: true
+)");
+  h.functions["ask"] = returns({{"asked", true}});
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.event("reply", R"({"ok": true})");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"asked": true, "reply": {"ok": true}})"));
+}
+
+TEST_P(machine_test, event_ref_produces_the_trigger_and_correlates_the_result) {
+  auto h = make(head + events + R"(
+start: Ask
+states:
+  - name: Ask
+    type: operation
+    actions:
+      - eventRef:
+          triggerEventRef: Request
+          resultEventRef: Reply
+          data: {q: '${ .q }'}
+        actionDataFilter: {toStateData: '${ .answer }'}
+    end: true
+)");
+  h.start(R"({"q": 42})");
+  ASSERT_EQ(h.fx().produced.size(), 1u);
+  const auto& trigger = h.fx().produced[0];
+  EXPECT_EQ(trigger.type, "request");
+  EXPECT_EQ(trigger.extensions.at("workflowinstanceid"), "i-1");
+  EXPECT_EQ(json::parse(*trigger.data), json::parse(R"({"q": 42})"));
+  h.event("reply", R"({"a": 1})", {{"workflowinstanceid", "another"}});
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.event("reply", R"({"a": 2})", {{"workflowinstanceid", "i-1"}});
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"q": 42, "answer": {"a": 2}})"));
+}
+
+TEST_P(machine_test, result_event_timeout_is_error_timeout) {
+  auto h = make(head + events + R"(
+start: Ask
+states:
+  - name: Ask
+    type: operation
+    actions:
+      - eventRef: {triggerEventRef: Request, resultEventRef: Reply, resultEventTimeout: PT2S}
+    end: true
+)");
+  h.start("{}");
+  h.advance(2000);
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "timeout");
+}
+
+TEST_P(machine_test, unhandled_errors_fault_and_an_operator_retry_reruns_the_state) {
+  auto h = make(head + R"(
+functions:
+  - {name: pay, type: custom, operation: pay}
+errors: [{name: Declined, code: '402'}]
+start: Pay
+states:
+  - name: Pay
+    type: operation
+    actions: [{functionRef: pay}]
+    onErrors: [{errorRef: Declined, transition: Declined}]
+    end: true
+  - {name: Declined, type: inject, data: {declined: true}, end: true}
+)");
+  int calls = 0;
+  h.functions["pay"] = [&](const json&) -> expected<json> {
+    ++calls;
+    if (calls == 1)
+      return fail("503", "unavailable");
+    if (calls == 2)
+      return json{{"paid", true}};
+    return fail("402", "declined");
+  };
+  h.start(R"({"order": 1})");
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "503");
+  ASSERT_TRUE(h.run().retry());
+  h.settle();
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"order": 1, "paid": true})"));
+
+  auto handled = make(head + R"(
+functions:
+  - {name: pay, type: custom, operation: pay}
+errors: [{name: Declined, code: '402'}]
+start: Pay
+states:
+  - name: Pay
+    type: operation
+    actions: [{functionRef: pay}]
+    onErrors: [{errorRef: Declined, transition: Declined}]
+    end: true
+  - {name: Declined, type: inject, data: {declined: true}, end: true}
+)");
+  handled.functions["pay"] = [](const json&) -> expected<json> { return fail("402", "no"); };
+  handled.start(R"({"order": 1})");
+  EXPECT_EQ(handled.status(), instance_status::completed);
+  EXPECT_EQ(handled.output(), json::parse(R"({"order": 1, "declined": true})"));
+}
+
+TEST_P(machine_test, compensation_runs_in_reverse_order_then_ends) {
+  auto h = make(head + R"(
+start: One
+states:
+  - {name: One, type: inject, data: {one: 1}, compensatedBy: Undo One, transition: Two}
+  - {name: Two, type: inject, data: {two: 2}, compensatedBy: Undo Two, transition: Three}
+  - name: Three
+    type: inject
+    data: {}
+    end: {compensate: true}
+  - {name: Undo One, type: inject, data: {undone: [one]}, usedForCompensation: true}
+  - {name: Undo Two, type: inject, data: {undone: [two]}, usedForCompensation: true}
+)");
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  auto entered = h.history("state.entered");
+  ASSERT_EQ(entered.size(), 5u);
+  EXPECT_EQ(entered[3], "Undo Two");
+  EXPECT_EQ(entered[4], "Undo One");
+  EXPECT_EQ(h.output(), json::parse(R"({"one": 1, "two": 2, "undone": ["two", "one"]})"));
+}
+
+TEST_P(machine_test, workflow_exec_timeout_runs_run_before_then_terminates) {
+  auto h = make(head + R"(
+timeouts:
+  workflowExecTimeout: {duration: PT1M, runBefore: Cleanup}
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT1H, end: true}
+  - {name: Cleanup, type: inject, data: {cleaned: true}, end: true}
+)");
+  h.start("{}");
+  h.advance(60'000);
+  EXPECT_EQ(h.status(), instance_status::terminated);
+  EXPECT_EQ(h.value().error->code, "timeout");
+  EXPECT_EQ(h.output(), json::parse(R"({"cleaned": true})"));
+}
+
+TEST_P(machine_test, state_exec_timeout_is_error_timeout) {
+  auto h = make(head + R"(
+functions:
+  - {name: never, type: custom, operation: never}
+start: Op
+states:
+  - name: Op
+    type: operation
+    timeouts: {stateExecTimeout: {total: PT3S}}
+    actions: [{functionRef: never}]
+    end: true
+)");
+  h.start("{}");
+  h.advance(3000);
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "timeout");
+}
+
+TEST_P(machine_test, action_condition_and_sleep) {
+  auto h = make(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: Op
+states:
+  - name: Op
+    type: operation
+    actions:
+      - {functionRef: a, condition: '${ .skip | not }'}
+      - {functionRef: a, sleep: {before: PT1S, after: PT2S}}
+    end: true
+)");
+  int calls = 0;
+  h.functions["a"] = [&](const json&) -> expected<json> { return json{{"calls", ++calls}}; };
+  h.start(R"({"skip": true})");
+  EXPECT_EQ(calls, 0);
+  h.advance(999);
+  EXPECT_EQ(calls, 0);
+  h.advance(1);
+  EXPECT_EQ(calls, 1);
+  h.advance(1999);
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.advance(1);
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"skip": true, "calls": 1})"));
+}
+
+TEST_P(machine_test, pause_holds_new_actions_until_resume) {
+  auto h = make(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT1S, transition: Op}
+  - name: Op
+    type: operation
+    actions: [{functionRef: a}]
+    end: true
+)");
+  h.functions["a"] = returns({{"done", true}});
+  h.start("{}");
+  h.pause();
+  h.advance(1000);
+  EXPECT_EQ(h.status(), instance_status::paused);
+  EXPECT_TRUE(h.fx().calls.empty());
+  h.resume();
+  EXPECT_EQ(h.status(), instance_status::completed);
+}
+
+TEST_P(machine_test, end_produces_events_and_cancel_terminates) {
+  auto h = make(head + events + R"(
+start: Done
+states:
+  - name: Done
+    type: inject
+    data: {total: 5}
+    end:
+      produceEvents:
+        - {eventRef: Request, data: '${ {total} }', contextAttributes: {subject: order}}
+)");
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  ASSERT_EQ(h.fx().produced.size(), 1u);
+  EXPECT_EQ(json::parse(*h.fx().produced[0].data), json::parse(R"({"total": 5})"));
+  EXPECT_EQ(h.fx().produced[0].subject, "order");
+
+  auto waiting = make(head + R"(
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT1H, end: true}
+)");
+  waiting.start("{}");
+  waiting.run().cancel("by the test");
+  EXPECT_EQ(waiting.status(), instance_status::terminated);
+  waiting.advance(3'600'000);
+  EXPECT_EQ(waiting.status(), instance_status::terminated);
+}
+
+TEST_P(machine_test, subflows_start_children) {
+  auto h = make(head + R"(
+start: Op
+states:
+  - name: Op
+    type: operation
+    actions:
+      - subFlowRef: {workflowId: child, invoke: async}
+      - subFlowRef: child
+        actionDataFilter: {toStateData: '${ .child }'}
+    end: true
+)");
+  h.start(R"({"x": 1})");
+  ASSERT_EQ(h.fx().children.size(), 2u);
+  EXPECT_FALSE(h.fx().children[0].wait);
+  EXPECT_TRUE(h.fx().children[1].wait);
+  h.run().function_done(h.fx().children[1].token, jq::value::from_json({{"y", 2}}));
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"x": 1, "child": {"y": 2}})"));
+}
+
+TEST(snapshot, rejects_garbage) {
+  EXPECT_FALSE(restore("\xff\xff not a snapshot"));
+}
+
+} // namespace
+} // namespace meshflow::actors
