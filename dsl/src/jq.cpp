@@ -337,7 +337,7 @@ program_builder::build(const nlohmann::json& constants, const nlohmann::json& se
         return tl::unexpected(std::move(errors));
       }
       auto p = std::shared_ptr<const program>(
-        new program(std::move(l.source), std::move(args), std::move(user_errors), c.state));
+        new program(std::move(l.source), args.dump(), std::move(user_errors), c.state));
       cache().insert(key, p);
       return p;
     }
@@ -388,7 +388,42 @@ program_builder::build(const nlohmann::json& constants, const nlohmann::json& se
 
 // --- evaluation --------------------------------------------------------------
 
-program::program(std::string source, value args, std::vector<bool> user_errors,
+namespace {
+
+/// `v` rebuilt so that it shares nothing with the jq_state that made it.
+/// libjq's reference counts are not atomic, and a result may hold the
+/// compiled program's own constants (a key of `path(.a)`, a string
+/// literal); a state goes back to the pool for other threads, so what it
+/// returned must not point into it. Consumes `v`.
+jv detach(jv v) {
+  switch (jv_get_kind(v)) {
+    case JV_KIND_STRING: {
+      jv s = jv_string_sized(jv_string_value(v), jv_string_length_bytes(jv_copy(v)));
+      jv_free(v);
+      return s;
+    }
+    case JV_KIND_ARRAY: {
+      int n = jv_array_length(jv_copy(v));
+      jv out = jv_array_sized(n);
+      for (int k = 0; k < n; ++k)
+        out = jv_array_append(out, detach(jv_array_get(jv_copy(v), k)));
+      jv_free(v);
+      return out;
+    }
+    case JV_KIND_OBJECT: {
+      jv out = jv_object();
+      jv_object_foreach(v, key, member) out = jv_object_set(out, detach(key), detach(member));
+      jv_free(v);
+      return out;
+    }
+    default:
+      return v;  // null, booleans and numbers are not reference counted
+  }
+}
+
+} // namespace
+
+program::program(std::string source, std::string args, std::vector<bool> user_errors,
                  void* first_state)
   : source_(std::move(source)), args_(std::move(args)),
     user_errors_(std::move(user_errors)), pool_(std::make_unique<pool>()) {
@@ -411,7 +446,13 @@ expected<value> program::evaluate(expression_id id, const value& input,
   }
   if (state == nullptr) {
     // Another thread evaluates at the same time: one more compiled state.
-    auto c = compile(source_, args_);
+    // libjq's reference counts are not atomic, and a compiled state keeps
+    // (and copies, at every run) the values bound to `$CONST` and
+    // `$SECRETS`: each state gets values of its own, parsed from text.
+    auto own_args = value::parse(args_);
+    if (!own_args)
+      return fail("expression", "cannot read the workflow's constants");
+    auto c = compile(source_, *own_args);
     if (!c.state)
       return fail("expression", "cannot compile the workflow's expressions");
     state = c.state;
@@ -424,7 +465,7 @@ expected<value> program::evaluate(expression_id id, const value& input,
   jv r = jq_next(state);
   expected<value> out{value{}};
   if (jv_is_valid(r)) {
-    out = value{r};
+    out = value{detach(r)};
   } else if (jv_invalid_has_msg(jv_copy(r))) {
     value msg{jv_invalid_get_msg(r)};
     auto text = msg.kind() == JV_KIND_STRING ? std::string{jv_string_value(msg.get())}
@@ -436,6 +477,9 @@ expected<value> program::evaluate(expression_id id, const value& input,
     if (jq_halted(state))
       out = fail("expression", "the expression called halt");
   }
+  // Before another thread may take the state: drop what it still holds of
+  // this evaluation (the input, its stack), on this thread.
+  jq_start(state, jv_null(), 0);
   {
     std::lock_guard<std::mutex> guard{pool_->mutex};
     pool_->idle.push_back(state);

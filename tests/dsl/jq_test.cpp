@@ -147,3 +147,27 @@ TEST(jq, the_same_expressions_compile_once_per_process) {
   EXPECT_EQ(first->get(), again->get());
   EXPECT_NE(first->get(), other->get());  // other constants, another program
 }
+
+// libjq's reference counts are not atomic: a result that shared the
+// compiled program's constants (the key of `path(.round)`, a literal)
+// corrupted the heap once two threads evaluated the same program. Under
+// ASan this test fails at once without the fix in program::evaluate.
+TEST(jq, two_threads_evaluate_one_program) {
+  meshflow::jq::program_builder b;
+  auto key = b.add(".round", true);
+  auto literal = b.add("{status: \"ok\", tags: [\"a\", \"b\"]} + .");
+  auto p = std::move(b).build(nlohmann::json{{"c", "constant"}}, nlohmann::json::object());
+  ASSERT_TRUE(p);
+  auto work = [&] {
+    auto input = *meshflow::jq::value::parse(R"({"round": 1})");
+    for (int k = 0; k < 2000; ++k) {
+      auto a = (*p)->evaluate(key, input);
+      auto c = (*p)->evaluate(literal, input);
+      ASSERT_TRUE(a && c);
+      ASSERT_EQ(a->dump(), R"(["round"])");
+    }
+  };
+  std::thread other{work};
+  work();
+  other.join();
+}

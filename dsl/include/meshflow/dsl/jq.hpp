@@ -137,10 +137,11 @@ public:
 private:
   friend class program_builder;
   struct pool;
-  program(std::string source, value args, std::vector<bool> user_errors, void* first_state);
+  program(std::string source, std::string args, std::vector<bool> user_errors,
+          void* first_state);
 
   std::string source_;
-  value args_;
+  std::string args_;  // `$CONST` and `$SECRETS`, as JSON text (see evaluate)
   std::vector<bool> user_errors_;
   std::unique_ptr<pool> pool_;
 };
