@@ -72,8 +72,11 @@ expected<std::shared_ptr<const deployment>> deploy_file(self_ptr self, const std
   if (!plan || dsl::has_errors(diagnostics)) {
     std::string text;
     for (const auto& d : diagnostics)
-      if (d.severity == dsl::severity::error)
-        text += (text.empty() ? "" : "\n") + dsl::to_string(d);
+      if (d.severity == dsl::severity::error) {
+        if (!text.empty())
+          text += '\n';
+        text += dsl::to_string(d);
+      }
     return fail("definition", text.empty() ? path + ": cannot be deployed" : text);
   }
   auto dep = std::make_shared<deployment>();
