@@ -308,6 +308,8 @@ program_builder::build(const nlohmann::json& constants, const nlohmann::json& se
   key += args.dump();
   if (auto hit = cache().find(key))
     return hit;
+  if (expressions_.empty())  // nothing to compile: no ~30 ms jq_compile
+    return std::shared_ptr<const program>(new program({}, args.dump(), {}, nullptr));
   std::vector<std::string> sources;
   std::vector<bool> as_path, user_errors;
   for (auto& e : expressions_) {
@@ -427,7 +429,8 @@ program::program(std::string source, std::string args, std::vector<bool> user_er
                  void* first_state)
   : source_(std::move(source)), args_(std::move(args)),
     user_errors_(std::move(user_errors)), pool_(std::make_unique<pool>()) {
-  pool_->idle.push_back(static_cast<jq_state*>(first_state));
+  if (first_state != nullptr)
+    pool_->idle.push_back(static_cast<jq_state*>(first_state));
 }
 
 program::~program() = default;
