@@ -7,10 +7,8 @@
 // faults or is terminated; exit 2 when the definition, the input or the
 // command line is invalid.
 
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -19,6 +17,7 @@
 
 #include "commands.hpp"
 #include "meshflow/actors/node.hpp"
+#include "meshflow/dsl/document.hpp"
 #include "meshflow/dsl/duration.hpp"
 #include "meshflow/transport/json_format.hpp"
 
@@ -32,12 +31,7 @@ using json = nlohmann::json;
 expected<std::string> inline_or_file(const std::string& arg) {
   if (!arg.starts_with('@'))
     return arg;
-  std::ifstream in{arg.substr(1), std::ios::binary};
-  if (!in)
-    return fail("usage", fmt::format("cannot read '{}'", arg.substr(1)));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return dsl::read_text(arg.substr(1));
 }
 
 /// Prints each event the instance produces on stderr.

@@ -9,7 +9,7 @@ namespace meshflow::dsl {
 
 expected<nlohmann::json> read_document(const std::filesystem::path& file,
                                        const load_options& options) {
-  auto text = detail::read_file(file, options.max_bytes);
+  auto text = read_text(file, options.max_bytes);
   if (!text)
     return fail("document", text.error().message);
   return parse_document(*text, file.string(), options);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reader.hpp"
+#include "meshflow/dsl/document.hpp"
 #include "text.hpp"
 
 namespace meshflow::dsl {
@@ -333,7 +334,7 @@ private:
     }
     auto file = std::filesystem::path{name}.is_absolute() ? std::filesystem::path{name}
                                                           : base_dir_ / name;
-    auto text = read_file(file, options_.max_bytes);
+    auto text = read_text(file, options_.max_bytes);
     if (!text) {
       ctx().warning(path, at,
                     fmt::format("{}; the definitions of '{}' are not checked",
@@ -341,7 +342,7 @@ private:
       unresolved_ = true;
       return;
     }
-    auto parsed = parse_document(*text, file.string());
+    auto parsed = detail::parse_document(*text, file.string());
     for (auto& d : parsed.diagnostics)
       out_.push_back(std::move(d));
     if (!parsed.root) {
@@ -1278,7 +1279,7 @@ load_result load_workflow_text(std::string_view text, std::string file,
 
 load_result load_workflow_file(const std::filesystem::path& file,
                                const load_options& options) {
-  auto text = detail::read_file(file, options.max_bytes);
+  auto text = read_text(file, options.max_bytes);
   if (!text) {
     load_result result;
     result.diagnostics.push_back(

@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include "meshflow/dsl/document.hpp"
+
 #include "meshflow/utf8.hpp"
 
 #include <algorithm>
@@ -10,9 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace meshflow::dsl::detail {
+namespace meshflow::dsl {
 
-expected<std::string> read_file(const std::filesystem::path& file, std::size_t max_bytes) {
+expected<std::string> read_text(const std::filesystem::path& file, std::size_t max_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec))
     return fail("io", fmt::format("'{}' is a directory, not a file", file.string()));
@@ -28,6 +30,10 @@ expected<std::string> read_file(const std::filesystem::path& file, std::size_t m
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   return text;
 }
+
+} // namespace meshflow::dsl
+
+namespace meshflow::dsl::detail {
 
 source_position position_at(std::string_view text, std::size_t offset) {
   source_position p{1, 1};

@@ -18,9 +18,6 @@
 
 namespace meshflow::dsl::detail {
 
-/// The whole file, unless it is larger than `max_bytes` or unreadable.
-expected<std::string> read_file(const std::filesystem::path& file, std::size_t max_bytes);
-
 struct parsed_document {
   std::optional<YAML::Node> root;
   std::vector<diagnostic> diagnostics;

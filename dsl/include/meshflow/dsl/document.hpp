@@ -11,6 +11,11 @@
 
 namespace meshflow::dsl {
 
+/// The whole file as text, unless it is a directory, unreadable, or larger
+/// than `max_bytes`; the error (code `io`) names the file.
+expected<std::string> read_text(const std::filesystem::path& file,
+                                std::size_t max_bytes = load_options{}.max_bytes);
+
 /// A JSON or YAML document (an OpenAPI or AsyncAPI description, a data
 /// file) as JSON, read with the same limits and checks as a workflow
 /// definition. The error (code `document`) names the file, line and column.
