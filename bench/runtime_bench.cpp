@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include "meshflow/actors/machine.hpp"
-#include "meshflow/dsl/load.hpp"
 #include "meshflow/dsl/validate.hpp"
 
 using namespace meshflow;
@@ -26,13 +25,10 @@ using namespace meshflow::actors;
 namespace {
 
 std::shared_ptr<const dsl::plan> plan_of(const std::string& yaml) {
-  auto loaded = dsl::load_workflow_text(yaml, "bench.sw.yaml", ".");
-  if (!loaded.workflow || dsl::has_errors(loaded.diagnostics))
-    throw std::runtime_error(dsl::to_string(loaded.diagnostics.front()));
-  auto c = dsl::compile(std::make_shared<const dsl::workflow>(std::move(*loaded.workflow)));
-  if (!c.plan)
-    throw std::runtime_error(dsl::to_string(c.diagnostics.front()));
-  return c.plan;
+  auto v = dsl::validate_text(yaml, "bench.sw.yaml", ".");
+  if (!v.plan)
+    throw std::runtime_error(dsl::to_string(v.diagnostics.front()));
+  return v.plan;
 }
 
 /// Effects that do nothing: the machine alone is measured.

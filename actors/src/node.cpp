@@ -55,23 +55,10 @@ std::string new_id(std::mt19937_64& random) {
 expected<std::shared_ptr<const deployment>> deploy_file(self_ptr self, const std::string& path) {
   dsl::load_options strict;
   strict.strict = true;
-  auto loaded = dsl::load_workflow_file(path, strict);
-  auto diagnostics = std::move(loaded.diagnostics);
-  std::shared_ptr<const dsl::plan> plan;
-  if (loaded.workflow && !dsl::has_errors(diagnostics)) {
-    auto checked = dsl::check_references(*loaded.workflow, dsl::severity::error);
-    diagnostics.insert(diagnostics.end(), checked.begin(), checked.end());
-    if (!dsl::has_errors(diagnostics)) {
-      auto compiled =
-        dsl::compile(std::make_shared<const dsl::workflow>(std::move(*loaded.workflow)));
-      diagnostics.insert(diagnostics.end(), compiled.diagnostics.begin(),
-                         compiled.diagnostics.end());
-      plan = std::move(compiled.plan);
-    }
-  }
-  if (!plan || dsl::has_errors(diagnostics)) {
+  auto checked = dsl::validate_file(path, strict, dsl::secret_values::from_environment);
+  if (!checked.plan) {
     std::string text;
-    for (const auto& d : diagnostics)
+    for (const auto& d : checked.diagnostics)
       if (d.severity == dsl::severity::error) {
         if (!text.empty())
           text += '\n';
@@ -79,6 +66,7 @@ expected<std::shared_ptr<const deployment>> deploy_file(self_ptr self, const std
       }
     return fail("definition", text.empty() ? path + ": cannot be deployed" : text);
   }
+  auto plan = std::move(checked.plan);
   auto dep = std::make_shared<deployment>();
   dep->plan = plan;
   binding_context ctx{plan, plan->definition->file.parent_path(), self->state.options.natives,

@@ -308,9 +308,11 @@ std::vector<diagnostic> check_references(const workflow& w, severity findings) {
   return checker{w, findings}.run();
 }
 
-validation validate_file(const std::filesystem::path& file, const load_options& options) {
+namespace {
+
+/// Checks and compiles what was loaded.
+validation finish(load_result loaded, const load_options& options, secret_values secrets) {
   validation v;
-  auto loaded = load_workflow_file(file, options);
   v.diagnostics = std::move(loaded.diagnostics);
   if (!loaded.workflow || has_errors(v.diagnostics))
     return v;
@@ -319,15 +321,28 @@ validation validate_file(const std::filesystem::path& file, const load_options& 
   v.diagnostics.insert(v.diagnostics.end(), checked.begin(), checked.end());
   if (has_errors(v.diagnostics))
     return v;
-  // Validation needs no secret values: they are not read.
-  compile_options no_secrets;
-  no_secrets.secret = [](const std::string&) { return std::nullopt; };
+  compile_options compiling;  // by default, secrets come from the environment
+  if (secrets == secret_values::unread)
+    compiling.secret = [](const std::string&) { return std::nullopt; };
   auto compiled = compile(std::make_shared<const workflow>(std::move(*loaded.workflow)),
-                          no_secrets);
+                          compiling);
   v.diagnostics.insert(v.diagnostics.end(), compiled.diagnostics.begin(),
                        compiled.diagnostics.end());
   v.plan = std::move(compiled.plan);
   return v;
+}
+
+} // namespace
+
+validation validate_file(const std::filesystem::path& file, const load_options& options,
+                         secret_values secrets) {
+  return finish(load_workflow_file(file, options), options, secrets);
+}
+
+validation validate_text(std::string_view text, std::string file,
+                         const std::filesystem::path& base_dir, const load_options& options,
+                         secret_values secrets) {
+  return finish(load_workflow_text(text, std::move(file), base_dir, options), options, secrets);
 }
 
 } // namespace meshflow::dsl

@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include "meshflow/actors/machine.hpp"
-#include "meshflow/dsl/load.hpp"
 #include "meshflow/dsl/validate.hpp"
 
 namespace meshflow::actors {
@@ -24,19 +23,12 @@ namespace {
 using json = nlohmann::json;
 
 std::shared_ptr<const dsl::plan> plan_of(const std::string& yaml) {
-  auto loaded = dsl::load_workflow_text(yaml, "test.sw.yaml", ".");
-  std::string text;
-  for (const auto& d : loaded.diagnostics)
-    text += dsl::to_string(d) + "\n";
-  if (!loaded.workflow || dsl::has_errors(loaded.diagnostics))
-    throw std::runtime_error(text);
-  auto checked = dsl::check_references(*loaded.workflow, dsl::severity::error);
-  if (dsl::has_errors(checked))
-    throw std::runtime_error(dsl::to_string(checked.front()));
-  auto c = dsl::compile(std::make_shared<const dsl::workflow>(std::move(*loaded.workflow)));
-  if (!c.plan)
-    throw std::runtime_error(c.diagnostics.empty() ? "compile" : dsl::to_string(c.diagnostics[0]));
-  return c.plan;
+  dsl::load_options strict;
+  strict.strict = true;  // as at deploy
+  auto v = dsl::validate_text(yaml, "test.sw.yaml", ".", strict);
+  if (!v.plan)
+    throw std::runtime_error(v.diagnostics.empty() ? "no plan" : dsl::to_string(v.diagnostics[0]));
+  return v.plan;
 }
 
 /// Effects the test drives.

@@ -30,6 +30,17 @@ struct validation {
   std::vector<diagnostic> diagnostics;
 };
 
-validation validate_file(const std::filesystem::path& file, const load_options& options = {});
+/// Whether the plan a validation compiles binds `$SECRETS`: `meshflow
+/// validate` never reads them; a deploy reads each from the environment.
+enum class secret_values { unread, from_environment };
+
+validation validate_file(const std::filesystem::path& file, const load_options& options = {},
+                         secret_values secrets = secret_values::unread);
+
+/// The same for a definition in memory; `file` names it in diagnostics and
+/// `base_dir` resolves its file references.
+validation validate_text(std::string_view text, std::string file,
+                         const std::filesystem::path& base_dir, const load_options& options = {},
+                         secret_values secrets = secret_values::unread);
 
 } // namespace meshflow::dsl
