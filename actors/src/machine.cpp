@@ -9,6 +9,7 @@
 #include "meshflow/dsl/data_flow.hpp"
 #include "meshflow/dsl/expression.hpp"
 #include "meshflow/dsl/retry.hpp"
+#include "meshflow/transport/json_format.hpp"
 
 namespace meshflow::actors {
 
@@ -234,16 +235,12 @@ void machine::queue(std::uint64_t t, step_kind kind, jq::value value, meshflow::
 }
 
 void machine::drain() {
-  if (draining_)
-    return;
-  draining_ = true;
   while (!steps_.empty() && !ended()) {
     auto s = std::move(steps_.front());
     steps_.pop_front();
     apply(s);
   }
   steps_.clear();
-  draining_ = false;
 }
 
 machine::location machine::locate(std::uint64_t t) const {
@@ -801,28 +798,12 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
   }
 
   if (const auto* e = std::get_if<dsl::event_ref>(&def.target)) {
-    jq::value data = *input;
-    if (e->data) {
-      auto rendered =
-        dsl::render_template(plan_, path + ".eventRef.data", *e->data, *input, workflow_);
-      if (!rendered)
-        return failed(std::move(rendered.error()));
-      data = std::move(*rendered);
-    }
-    auto event = make_event(plan_.event_index.at(e->trigger_event_ref), data);
-    for (const auto& [name, value] : e->context_attributes) {
-      auto v = dsl::render_template(plan_, fmt::format("{}.eventRef.contextAttributes.{}", path, name),
-                                    value, *input, workflow_);
-      if (!v)
-        return failed(std::move(v.error()));
-      auto text = v->kind() == JV_KIND_STRING ? std::string{jv_string_value(v->get())} : v->dump();
-      if (auto set = event.set_attribute(name, text); !set)
-        return failed({"event", fmt::format("{}.eventRef.contextAttributes.{}: {}", path, name,
-                                            set.error().message)});
-    }
-    event.extensions["workflowinstanceid"] = i_.id;
-    note("event.produced", fmt::format("{} ({})", event.type, event.id));
-    fx_.produce(std::move(event));
+    auto event = make_event(plan_.event_index.at(e->trigger_event_ref), e->data,
+                            e->context_attributes, path + ".eventRef", *input);
+    if (!event)
+      return failed(std::move(event.error()));
+    event->extensions["workflowinstanceid"] = i_.id;
+    produce(std::move(*event));
     if (!e->result_event_ref) {
       queue(a.token, step_kind::result, jq::value{jv_object()});
       return;
@@ -1018,22 +999,15 @@ expected<jq::value> machine::payload(std::size_t d, const transport::cloud_event
   }
   if (w_.events[d].data_only)
     return data;
-  jv whole = jv_object();
-  auto set = [&](std::string_view k, std::string_view v) {
-    whole = jv_object_set(whole, jv_string_sized(k.data(), static_cast<int>(k.size())),
-                          jv_string_sized(v.data(), static_cast<int>(v.size())));
-  };
-  set("id", e.id);
-  set("source", e.source);
-  set("specversion", e.specversion);
-  set("type", e.type);
-  for (const auto* name : {"datacontenttype", "dataschema", "subject", "time"})
-    if (auto v = e.attribute(name))
-      set(name, *v);
-  for (const auto& [k, v] : e.extensions)
-    set(k, v);
-  whole = jv_object_set(whole, jv_string("data"), data.copy());
-  return jq::value{whole};
+  // The whole event, its context attributes as the JSON format writes
+  // them, and its data as read above.
+  auto whole = transport::json_format::encode(e);
+  if (!whole)
+    return tl::unexpected(whole.error());
+  whole->erase("data_base64");
+  whole->erase("data");
+  return jq::value{jv_object_set(jq::value::from_json(*whole).copy(), jv_string("data"),
+                                 data.copy())};
 }
 
 bool machine::offer(const transport::cloud_event& e) {
@@ -1152,51 +1126,53 @@ void machine::offer_kept() {
   }
 }
 
-transport::cloud_event machine::make_event(std::size_t d, const jq::value& data) {
+expected<transport::cloud_event> machine::make_event(
+  std::size_t d, const std::optional<nlohmann::json>& data,
+  const std::map<std::string, std::string>& attributes, const std::string& path,
+  const jq::value& input) {
+  jq::value payload = input;
+  if (data) {
+    auto rendered = dsl::render_template(plan_, path + ".data", *data, input, workflow_);
+    if (!rendered)
+      return tl::unexpected(rendered.error());
+    payload = std::move(*rendered);
+  }
   const auto& def = w_.events[d];
   transport::cloud_event e;
   e.id = fmt::format("{}.{}", i_.id, ++i_.events_produced);
   e.source = def.source ? *def.source : fmt::format("/meshflow/{}", i_.workflow_id);
   e.type = def.type;
   e.datacontenttype = "application/json";
-  e.data = data.dump();
+  e.data = payload.dump();
+  for (const auto& [name, value] : attributes) {
+    auto at = fmt::format("{}.contextAttributes.{}", path, name);
+    auto v = dsl::render_template(plan_, at, value, input, workflow_);
+    if (!v)
+      return tl::unexpected(v.error());
+    auto text = v->kind() == JV_KIND_STRING ? std::string{jv_string_value(v->get())} : v->dump();
+    if (auto set = e.set_attribute(name, text); !set)
+      return fail("event", fmt::format("{}: {}", at, set.error().message));
+  }
   return e;
+}
+
+void machine::produce(transport::cloud_event e) {
+  note("event.produced", fmt::format("{} ({})", e.type, e.id));
+  fx_.produce(std::move(e));
 }
 
 void machine::produce_events(const std::vector<dsl::produce_event_def>& defs,
                              const std::string& path, const jq::value& data) {
   for (std::size_t k = 0; k < defs.size(); ++k) {
     const auto& pe = defs[k];
-    auto at = fmt::format("{}.produceEvents[{}]", path, k);
-    jq::value payload = data;
-    if (pe.data) {
-      auto rendered = dsl::render_template(plan_, at + ".data", *pe.data, data, workflow_);
-      if (!rendered) {
-        finish(instance_status::faulted,
-               instance_error{rendered.error().code, rendered.error().message, ""});
-        return;
-      }
-      payload = std::move(*rendered);
+    auto event = make_event(plan_.event_index.at(pe.event_ref), pe.data, pe.context_attributes,
+                            fmt::format("{}.produceEvents[{}]", path, k), data);
+    if (!event) {
+      finish(instance_status::faulted,
+             instance_error{event.error().code, event.error().message, ""});
+      return;
     }
-    auto event = make_event(plan_.event_index.at(pe.event_ref), payload);
-    for (const auto& [name, value] : pe.context_attributes) {
-      auto v = dsl::render_template(plan_, fmt::format("{}.contextAttributes.{}", at, name), value,
-                                    data, workflow_);
-      if (!v) {
-        finish(instance_status::faulted, instance_error{v.error().code, v.error().message, ""});
-        return;
-      }
-      auto text = v->kind() == JV_KIND_STRING ? std::string{jv_string_value(v->get())} : v->dump();
-      if (auto set = event.set_attribute(name, text); !set) {
-        finish(instance_status::faulted,
-               instance_error{"event", fmt::format("{}.contextAttributes.{}: {}", at, name,
-                                                   set.error().message),
-                              ""});
-        return;
-      }
-    }
-    note("event.produced", fmt::format("{} ({})", event.type, event.id));
-    fx_.produce(std::move(event));
+    produce(std::move(*event));
   }
 }
 

@@ -318,6 +318,24 @@ states:
   EXPECT_EQ(h.output(), json::parse(R"({"payment": {"amount": 3}, "shipped": true})"));
 }
 
+TEST_P(machine_test, data_only_false_gives_the_whole_event) {
+  auto h = make(head + R"(
+events:
+  - {name: Paid, type: paid, source: test, dataOnly: false}
+start: Wait
+states:
+  - name: Wait
+    type: event
+    onEvents:
+      - eventRefs: [Paid]
+        eventDataFilter: {data: '${ {type, orderid, amount: .data.amount} }'}
+    end: true
+)");
+  h.start("{}");
+  h.event("paid", R"({"amount": 3})", {{"orderid", "o-1"}});
+  EXPECT_EQ(h.output(), json::parse(R"({"type": "paid", "orderid": "o-1", "amount": 3})"));
+}
+
 TEST_P(machine_test, non_exclusive_event_state_needs_every_event_in_any_order) {
   auto h = make(head + events + R"(
 start: Wait

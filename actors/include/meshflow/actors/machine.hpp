@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -171,7 +172,13 @@ private:
   expected<jq::value> payload(std::size_t event_def, const transport::cloud_event& e) const;
   void produce_events(const std::vector<dsl::produce_event_def>& defs, const std::string& path,
                       const jq::value& data);
-  transport::cloud_event make_event(std::size_t event_def, const jq::value& data);
+  /// Event `event_def` with the `data` and `contextAttributes` written at
+  /// `path`, rendered on `input` (no `data`: `input` itself).
+  expected<transport::cloud_event> make_event(std::size_t event_def,
+                                              const std::optional<nlohmann::json>& data,
+                                              const std::map<std::string, std::string>& attributes,
+                                              const std::string& path, const jq::value& input);
+  void produce(transport::cloud_event e);
 
   // helpers
   std::uint64_t token() { return i_.next_token++; }
@@ -190,7 +197,6 @@ private:
   effects& fx_;
   jq::value workflow_;  // $WORKFLOW
   std::deque<step> steps_;
-  bool draining_ = false;
   std::uint64_t transitions_ = 0;
 };
 
