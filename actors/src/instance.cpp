@@ -139,31 +139,52 @@ std::string snapshot(const instance& i) {
   return bytes;
 }
 
+namespace {
+
+/// Reads a snapshot's fields, remembering the first that is wrong.
+struct field_reader {
+  std::optional<meshflow::error> wrong;
+
+  jq::value json(const std::string& text, std::string_view what) {
+    auto v = json_value(text, what);
+    if (v)
+      return std::move(*v);
+    if (!wrong)
+      wrong = v.error();
+    return jq::value{};
+  }
+
+  /// An enumerator stored as a number; `last` is the enum's last value.
+  template <class Enum>
+  Enum enumerated(std::uint32_t n, Enum last, std::string_view what) {
+    if (n > static_cast<std::uint32_t>(last) && !wrong)
+      wrong = meshflow::error{"snapshot", fmt::format("unknown {} {}", what, n)};
+    return n > static_cast<std::uint32_t>(last) ? Enum{} : static_cast<Enum>(n);
+  }
+};
+
+} // namespace
+
 expected<instance> restore(std::string_view bytes) {
   meshflow::instance::Instance m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return fail("snapshot", "not a meshflow.instance.Instance message");
+  field_reader read;
   instance i;
   i.id = m.id();
   i.workflow_id = m.workflow_id();
   i.version = m.version();
-  if (m.status() < 0 || static_cast<std::size_t>(m.status()) >= status_names.size())
-    return fail("snapshot", fmt::format("unknown status {}", static_cast<int>(m.status())));
-  i.status = static_cast<instance_status>(m.status());
-#define MESHFLOW_JSON(target, text, what)                                                      \
-  if (auto parsed_ = json_value(text, what); !parsed_)                                         \
-    return tl::unexpected(parsed_.error());                                                    \
-  else                                                                                         \
-    target = std::move(*parsed_)
-  MESHFLOW_JSON(i.data, m.data(), "data");
+  i.status = read.enumerated(static_cast<std::uint32_t>(m.status()),
+                             instance_status::terminated, "status");
+  i.data = read.json(m.data(), "data");
   if (m.has_current()) {
     const auto& s = m.current();
     auto& c = i.current.emplace();
     c.state = s.state();
     c.token = s.token();
-    c.phase = static_cast<state_phase>(s.phase());
-    MESHFLOW_JSON(c.input, s.input(), "current.input");
-    MESHFLOW_JSON(c.data, s.data(), "current.data");
+    c.phase = read.enumerated(s.phase(), state_phase::callback_event, "state phase");
+    c.input = read.json(s.input(), "current.input");
+    c.data = read.json(s.data(), "current.data");
     c.timer_token = s.timer_token();
     c.deadline = s.deadline();
     c.exec_timer_token = s.exec_timer_token();
@@ -171,44 +192,38 @@ expected<instance> restore(std::string_view bytes) {
     for (const auto& lm : s.lists()) {
       auto& l = c.lists.emplace_back();
       l.slot = lm.slot();
-      MESHFLOW_JSON(l.data, lm.data(), "list data");
+      l.data = read.json(lm.data(), "list data");
       l.next = lm.next();
-      MESHFLOW_JSON(l.last_result, lm.last_result(), "list result");
+      l.last_result = read.json(lm.last_result(), "list result");
       l.timer_token = lm.timer_token();
       l.deadline = lm.deadline();
       for (const auto& am : lm.running()) {
         auto& a = l.running.emplace_back();
         a.action = am.action();
-        if (am.wait() > static_cast<std::uint32_t>(action_wait::sleep_after))
-          return fail("snapshot", fmt::format("unknown action wait {}", am.wait()));
-        a.wait = static_cast<action_wait>(am.wait());
+        a.wait = read.enumerated(am.wait(), action_wait::sleep_after, "action wait");
         a.token = am.token();
         a.deadline = am.deadline();
-        MESHFLOW_JSON(a.result, am.result(), "action result");
+        a.result = read.json(am.result(), "action result");
       }
     }
     c.arrived.assign(s.arrived().begin(), s.arrived().end());
-    MESHFLOW_JSON(c.items, s.items(), "items");
+    c.items = read.json(s.items(), "items");
     c.next_item = s.next_item();
-    for (const auto& r : s.results()) {
-      if (!r.present()) {
-        c.results.emplace_back();
-        continue;
-      }
-      jq::value v;
-      MESHFLOW_JSON(v, r.json(), "result");
-      c.results.emplace_back(std::move(v));
-    }
+    for (const auto& r : s.results())
+      c.results.push_back(r.present() ? std::optional{read.json(r.json(), "result")}
+                                      : std::nullopt);
     c.completed = s.completed();
   }
-#undef MESHFLOW_JSON
   if (m.has_compensation()) {
+    const auto& cm = m.compensation();
     auto& comp = i.compensation.emplace();
-    comp.pending.assign(m.compensation().pending().begin(), m.compensation().pending().end());
-    comp.origin = {m.compensation().origin().state(),
-                   static_cast<flow_site>(m.compensation().origin().site()),
-                   m.compensation().origin().index()};
+    comp.pending.assign(cm.pending().begin(), cm.pending().end());
+    comp.origin = {cm.origin().state(),
+                   read.enumerated(cm.origin().site(), flow_site::default_condition, "flow site"),
+                   cm.origin().index()};
   }
+  if (read.wrong)
+    return tl::unexpected(*read.wrong);
   i.compensable.assign(m.compensable().begin(), m.compensable().end());
   if (m.has_error())
     i.error = instance_error{m.error().code(), m.error().message(), m.error().state()};

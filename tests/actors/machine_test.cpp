@@ -16,6 +16,7 @@
 
 #include "meshflow/actors/machine.hpp"
 #include "meshflow/dsl/validate.hpp"
+#include "meshflow/proto/instance.pb.h"
 
 namespace meshflow::actors {
 namespace {
@@ -784,6 +785,20 @@ states:
 
 TEST(snapshot, rejects_garbage) {
   EXPECT_FALSE(restore("\xff\xff not a snapshot"));
+}
+
+TEST(snapshot, names_the_field_that_is_wrong) {
+  meshflow::instance::Instance m;
+  m.set_data("{}");
+  m.mutable_current()->set_phase(99);
+  auto r = restore(m.SerializeAsString());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "unknown state phase 99");
+  m.mutable_current()->set_phase(0);
+  m.mutable_current()->set_data("{not json");
+  r = restore(m.SerializeAsString());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("current.data"), std::string::npos);
 }
 
 } // namespace
