@@ -92,6 +92,33 @@ private:
   self_ptr self_;
 };
 
+/// The outcome of an invocation or a sync sub-instance, for the machine.
+expected<jq::value> outcome(const invocation_result& r) {
+  if (!r.ok)
+    return tl::unexpected(r.failure);
+  auto v = jq::value::parse(r.result);
+  if (!v)
+    return fail("result", "the result is not JSON");
+  return v;
+}
+
+/// Forgets the supervisor `sender`; its invocation's token, if it had one.
+std::optional<std::uint64_t> forget(self_ptr self, const caf::actor_addr& sender) {
+  auto& st = self->state;
+  auto it = st.tokens.find(sender);
+  if (it == st.tokens.end())
+    return std::nullopt;
+  auto token = it->second;
+  st.tokens.erase(it);
+  st.supervisors.erase(token);
+  return token;
+}
+
+/// The instance as `get` answers (taken before `report` may end the actor).
+std::string current(self_ptr self) {
+  return describe(self->state.value, *self->state.job->plan->definition).dump();
+}
+
 /// After every message: tell the admin of a status change; an instance that
 /// ended hands over its final snapshot and quits.
 void report(self_ptr self) {
@@ -130,15 +157,12 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   // A supervisor that dies without its report (it was cancelled, or it
   // crashed) is forgotten; a crash becomes the action's error.
   self->set_down_handler([self](caf::down_msg& down) {
-    auto& st = self->state;
-    auto it = st.tokens.find(down.source);
-    if (it == st.tokens.end() || !st.run)
+    auto token = self->state.run ? forget(self, down.source) : std::nullopt;
+    if (!token)
       return;
-    auto token = it->second;
-    st.tokens.erase(it);
-    st.supervisors.erase(token);
-    st.run->function_done(token, fail("crash", fmt::format("the action's supervisor died: {}",
-                                                           self->system().render(down.reason))));
+    self->state.run->function_done(
+      *token, fail("crash", fmt::format("the action's supervisor died: {}",
+                                        self->system().render(down.reason))));
     report(self);
   });
   if (start->input) {
@@ -150,77 +174,55 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   report(self);
   return {
     [self](action_done_atom, invocation_result& r, int) {
-      auto& st = self->state;
-      auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-      if (it == st.tokens.end())
+      auto token = forget(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      if (!token)
         return;
-      auto token = it->second;
-      st.tokens.erase(it);
-      st.supervisors.erase(token);
-      if (r.ok) {
-        auto v = jq::value::parse(r.result);
-        st.run->function_done(token, v ? expected<jq::value>{std::move(*v)}
-                                       : fail("result", "the function's result is not JSON"));
-      } else {
-        st.run->function_done(token, tl::unexpected(r.failure));
-      }
+      self->state.run->function_done(*token, outcome(r));
       report(self);
     },
     [self](action_retry_atom, int attempt, const std::string& code, std::int64_t delay) {
       auto& st = self->state;
-      if (auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender())); it != st.tokens.end())
+      auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      if (it != st.tokens.end())
         st.run->function_retrying(it->second, attempt, code, delay);
     },
     [self](child_done_atom, std::uint64_t token, invocation_result& r) {
-      auto& st = self->state;
-      if (r.ok) {
-        auto v = jq::value::parse(r.result);
-        st.run->function_done(token, v ? expected<jq::value>{std::move(*v)}
-                                       : fail("result", "the subflow's output is not JSON"));
-      } else {
-        st.run->function_done(token, tl::unexpected(r.failure));
-      }
+      self->state.run->function_done(token, outcome(r));
       report(self);
     },
     [self](timer_atom, std::uint64_t token) {
       self->state.run->timer(token);
       report(self);
     },
-    [self](event_atom, const std::string& event_json) {
-      auto e = transport::json_format::parse(event_json);
-      if (e)
-        self->state.run->event(*e);
+    [self](event_atom, const transport::cloud_event& e) {
+      self->state.run->event(e);
       report(self);
     },
     [self](pause_atom) {
       self->state.run->pause();
+      auto answer = current(self);
       report(self);
-      return describe(self->state.value, *self->state.job->plan->definition).dump();
+      return answer;
     },
     [self](resume_atom) {
       self->state.run->resume();
-      auto answer = describe(self->state.value, *self->state.job->plan->definition).dump();
+      auto answer = current(self);
       report(self);
       return answer;
     },
     [self](cancel_atom, const std::string& reason) {
       self->state.run->cancel(reason);
-      auto answer = describe(self->state.value, *self->state.job->plan->definition).dump();
+      auto answer = current(self);
       report(self);
       return answer;
     },
     [self](retry_atom) {
       auto r = self->state.run->retry();
-      auto answer =
-        r ? describe(self->state.value, *self->state.job->plan->definition).dump()
-          : nlohmann::json{{"error", {{"code", r.error().code}, {"message", r.error().message}}}}
-              .dump();
+      auto answer = r ? current(self) : error_json(r.error());
       report(self);
       return answer;
     },
-    [self](get_atom) {
-      return describe(self->state.value, *self->state.job->plan->definition).dump();
-    },
+    [self](get_atom) { return current(self); },
     [self](history_atom) { return history_json(self->state.value).dump(); },
   };
 }
@@ -238,6 +240,10 @@ nlohmann::json describe(const instance& i, const dsl::workflow& w) {
   if (i.error)
     j["error"] = {{"code", i.error->code}, {"message", i.error->message}, {"state", i.error->state}};
   return j;
+}
+
+std::string error_json(const meshflow::error& e) {
+  return nlohmann::json{{"error", {{"code", e.code}, {"message", e.message}}}}.dump();
 }
 
 nlohmann::json history_json(const instance& i) {

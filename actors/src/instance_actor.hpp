@@ -47,4 +47,7 @@ nlohmann::json describe(const instance& i, const dsl::workflow& w);
 /// The instance's history as a JSON array of {at, kind, detail}.
 nlohmann::json history_json(const instance& i);
 
+/// How the admin protocol answers a failure: `{"error": {code, message}}`.
+std::string error_json(const meshflow::error& e);
+
 } // namespace meshflow::actors

@@ -38,8 +38,8 @@ namespace {
 using self_ptr = caf::stateful_actor<admin_state>*;
 using json = nlohmann::json;
 
-std::string failure(std::string_view code, const std::string& message) {
-  return json{{"error", {{"code", code}, {"message", message}}}}.dump();
+std::string failure(std::string code, std::string message) {
+  return error_json({std::move(code), std::move(message)});
 }
 
 /// A fresh instance id: a random (version 4) UUID.
@@ -158,7 +158,7 @@ caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom 
 /// Routes an event with no instance named: to every live instance whose
 /// workflow consumes its type, and to a new instance of every workflow whose
 /// start state is an event state waiting for it.
-int route_event(self_ptr self, const transport::cloud_event& e, const std::string& text) {
+int route_event(self_ptr self, const transport::cloud_event& e) {
   auto& st = self->state;
   int delivered = 0;
   auto consumes = [&](const dsl::workflow& w) {
@@ -172,7 +172,7 @@ int route_event(self_ptr self, const transport::cloud_event& e, const std::strin
       continue;
     auto dep = find_deployment(self, entry.workflow, entry.version);
     if (dep && consumes(*dep->plan->definition)) {
-      self->send(entry.actor, event_atom::value, text);
+      self->send(entry.actor, event_atom::value, e);
       ++delivered;
     }
   }
@@ -193,7 +193,7 @@ int route_event(self_ptr self, const transport::cloud_event& e, const std::strin
       continue;
     auto id = new_id(st.random);
     if (start_instance(self, id, workflow, version, "{}")) {
-      self->send(st.instances[id].actor, event_atom::value, text);
+      self->send(st.instances[id].actor, event_atom::value, e);
       ++delivered;
     }
   }
@@ -300,10 +300,10 @@ caf::behavior admin(self_ptr self, node_options options) {
         auto it = st.instances.find(target);
         if (it == st.instances.end() || !it->second.actor)
           return failure("not-found", fmt::format("no live instance '{}' on this node", target));
-        self->send(it->second.actor, event_atom::value, text);
+        self->send(it->second.actor, event_atom::value, std::move(*e));
         return json{{"delivered", 1}}.dump();
       }
-      return json{{"delivered", route_event(self, *e, text)}}.dump();
+      return json{{"delivered", route_event(self, *e)}}.dump();
     },
     // From the instances.
     [self](status_atom, const std::string& id, const std::string& status) {

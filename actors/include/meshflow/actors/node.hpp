@@ -40,6 +40,10 @@
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/actors/instance.hpp"
 #include "meshflow/dsl/plan.hpp"
+#include "meshflow/transport/cloud_event.hpp"
+
+// Between the admin and its instances (in process), events travel parsed.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::transport::cloud_event)
 
 namespace meshflow::actors {
 
