@@ -577,8 +577,7 @@ states:
   EXPECT_EQ(h.value().error->code, "timeout");
 }
 
-TEST_P(machine_test, unhandled_errors_fault_and_an_operator_retry_reruns_the_state) {
-  auto h = make(head + R"(
+const std::string payment = head + R"(
 functions:
   - {name: pay, type: custom, operation: pay}
 errors: [{name: Declined, code: '402'}]
@@ -590,7 +589,10 @@ states:
     onErrors: [{errorRef: Declined, transition: Declined}]
     end: true
   - {name: Declined, type: inject, data: {declined: true}, end: true}
-)");
+)";
+
+TEST_P(machine_test, unhandled_errors_fault_and_an_operator_retry_reruns_the_state) {
+  auto h = make(payment);
   int calls = 0;
   h.functions["pay"] = [&](const json&) -> expected<json> {
     ++calls;
@@ -608,19 +610,7 @@ states:
   EXPECT_EQ(h.status(), instance_status::completed);
   EXPECT_EQ(h.output(), json::parse(R"({"order": 1, "paid": true})"));
 
-  auto handled = make(head + R"(
-functions:
-  - {name: pay, type: custom, operation: pay}
-errors: [{name: Declined, code: '402'}]
-start: Pay
-states:
-  - name: Pay
-    type: operation
-    actions: [{functionRef: pay}]
-    onErrors: [{errorRef: Declined, transition: Declined}]
-    end: true
-  - {name: Declined, type: inject, data: {declined: true}, end: true}
-)");
+  auto handled = make(payment);
   handled.functions["pay"] = [](const json&) -> expected<json> { return fail("402", "no"); };
   handled.start(R"({"order": 1})");
   EXPECT_EQ(handled.status(), instance_status::completed);

@@ -8,7 +8,7 @@ import socket
 import sys
 import unittest
 
-from run_support import ROOT, Services, run, workdir, write
+from run_support import ROOT, ServicesTestCase, run, workdir, write
 
 ARGS = None
 
@@ -46,15 +46,7 @@ states:
 """
 
 
-class RunContract(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.services = Services().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.services.__exit__(None, None, None)
-
+class RunContract(ServicesTestCase):
     def rest(self, d, operation, arguments, attempts=3, openapi=None):
         write(d, "testapi.json", openapi or self.services.openapi("testapi"))
         return write(d, "wf.sw.yaml", WORKFLOW.format(operation=operation, attempts=attempts,

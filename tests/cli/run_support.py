@@ -4,6 +4,7 @@ import os
 import pathlib
 import subprocess
 import tempfile
+import unittest
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -27,6 +28,18 @@ class Services:
     def openapi(self, name):
         with urllib.request.urlopen(f"{self.base}/openapi/{name}.json") as r:
             return r.read().decode()
+
+
+class ServicesTestCase(unittest.TestCase):
+    """Tests that share one set of services for the whole class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.services = Services().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.services.__exit__(None, None, None)
 
 
 class Run:

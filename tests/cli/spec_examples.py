@@ -11,7 +11,7 @@ import pathlib
 import sys
 import unittest
 
-from run_support import Services, run, workdir, write
+from run_support import ServicesTestCase, run, workdir, write
 
 ARGS = None
 
@@ -20,15 +20,7 @@ def example(name):
     return pathlib.Path(ARGS.shared) / "conformance" / "sw-0.8" / "examples" / name
 
 
-class SpecExamples(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.services = Services().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.services.__exit__(None, None, None)
-
+class SpecExamples(ServicesTestCase):
     def local(self, dir, name):
         """A copy of example `name` whose myapis.org functions call the services."""
         text = example(name).read_text().replace("http://myapis.org/",
