@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   meshflow::cli::add_validate(app, opts);
   meshflow::cli::add_diagram(app, opts);
   meshflow::cli::add_run(app, opts);
+  meshflow::cli::add_node(app, opts);
+  meshflow::cli::add_client(app, opts);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

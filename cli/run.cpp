@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "session.hpp"
 #include "meshflow/actors/node.hpp"
-#include "meshflow/dsl/document.hpp"
 #include "meshflow/dsl/duration.hpp"
 #include "meshflow/transport/json_format.hpp"
 
@@ -26,23 +26,6 @@ namespace meshflow::cli {
 namespace {
 
 using json = nlohmann::json;
-
-/// `JSON` as written, or the content of the file `@PATH`.
-expected<std::string> inline_or_file(const std::string& arg) {
-  if (!arg.starts_with('@'))
-    return arg;
-  return dsl::read_text(arg.substr(1));
-}
-
-/// Prints each event the instance produces on stderr.
-caf::behavior event_printer(caf::event_based_actor*, bool quiet) {
-  return {
-    [quiet](actors::produced_atom, const std::string&, const std::string& event) {
-      if (!quiet)
-        std::cerr << "meshflow: produced " << event << '\n';
-    },
-  };
-}
 
 struct run_args {
   std::string file;
@@ -62,19 +45,12 @@ int run(const run_args& a) {
   auto timeout = dsl::parse_duration(a.timeout);
   if (!timeout)
     return usage(fmt::format("--timeout '{}': {}", a.timeout, timeout.error().message));
-  std::string input = "{}";
-  if (!a.input.empty()) {
-    auto text = inline_or_file(a.input);
-    if (!text)
-      return usage(fmt::format("--input: {}", text.error().message));
-    auto parsed = json::parse(*text, nullptr, false);
-    if (parsed.is_discarded())
-      return usage("--input: not JSON");
-    if (!parsed.is_object())
-      return usage(fmt::format("--input: the workflow input must be a JSON object, not {}",
-                               parsed.type_name()));
-    input = parsed.dump();
-  }
+  auto inputs = read_inputs(a.input);
+  if (!inputs)
+    return usage(fmt::format("--input: {}", inputs.error().message));
+  if (inputs->size() != 1)
+    return usage("--input: one JSON object (JSON Lines start many instances: `meshflow start`)");
+  const auto& input = inputs->front();
   std::vector<std::string> events;
   for (const auto& arg : a.events) {
     auto text = inline_or_file(arg);
@@ -93,52 +69,37 @@ int run(const run_args& a) {
   actors::node_options options;
   options.event_listener = sys.spawn(event_printer, a.quiet);
   auto admin = actors::spawn_admin(sys, options);
-  caf::scoped_actor self{sys};
-  auto ask = [&](auto... xs) {
-    std::string answer;
-    self->request(admin, caf::infinite, xs...)
-      .receive([&](std::string& r) { answer = std::move(r); },
-               [&](caf::error& e) {
-                 answer = json{{"error", {{"code", "node"}, {"message", sys.render(e)}}}}.dump();
-               });
-    return json::parse(answer);
-  };
+  admin_session node{sys, admin};
   auto stop = [&](int code) {
-    self->send_exit(admin, caf::exit_reason::user_shutdown);
-    self->send_exit(options.event_listener, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(options.event_listener, caf::exit_reason::user_shutdown);
     return code;
   };
 
-  json deployed;
-  for (const auto& file : a.deploy) {
-    auto r = ask(actors::deploy_atom::value, file);
-    if (r.contains("error"))
-      return stop(usage(r["error"]["message"].get<std::string>()));
-  }
-  deployed = ask(actors::deploy_atom::value, a.file);
-  if (deployed.contains("error"))
-    return stop(usage(deployed["error"]["message"].get<std::string>()));
+  for (const auto& file : a.deploy)
+    if (auto r = node.deploy(file); failure_of(r))
+      return stop(usage((*failure_of(r))["message"].get<std::string>()));
+  auto deployed = node.deploy(a.file);
+  if (auto f = failure_of(deployed))
+    return stop(usage((*f)["message"].get<std::string>()));
   const auto& w = deployed["workflows"][0];
-  auto started = ask(actors::start_atom::value, w["id"].get<std::string>(),
-                     w["version"].get<std::string>(), input);
-  if (started.contains("error"))
-    return stop(usage(started["error"]["message"].get<std::string>()));
+  auto started = node.ask(caf::infinite, actors::start_atom::value, w["id"].get<std::string>(),
+                          w["version"].get<std::string>(), input);
+  if (auto f = failure_of(started))
+    return stop(usage((*f)["message"].get<std::string>()));
   auto id = started["id"].get<std::string>();
   for (const auto& e : events)
-    self->send(admin, actors::event_atom::value, e, id);
+    caf::anon_send(admin, actors::event_atom::value, e, id);
 
-  json outcome;
-  self->request(admin, timeout->value, actors::wait_atom::value, id)
-    .receive([&](std::string& r) { outcome = json::parse(r); },
-             [&](caf::error&) {
-               ask(actors::cancel_atom::value, id);
-               outcome = {{"status", "TERMINATED"},
-                          {"error",
-                           {{"code", "timeout"},
-                            {"message", fmt::format("the run did not end within --timeout {}",
-                                                    a.timeout)},
-                            {"state", ""}}}};
-             });
+  auto outcome = node.ask(timeout->value, actors::wait_atom::value, id);
+  if (failure_of(outcome)) {
+    node.ask(caf::infinite, actors::cancel_atom::value, id);
+    outcome = {{"status", "TERMINATED"},
+               {"error",
+                {{"code", "timeout"},
+                 {"message", fmt::format("the run did not end within --timeout {}", a.timeout)},
+                 {"state", ""}}}};
+  }
   if (outcome.value("status", "") == "COMPLETED") {
     std::cout << outcome["data"].dump() << '\n';
     return stop(exit_ok);

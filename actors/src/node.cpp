@@ -2,6 +2,7 @@
 
 #include <map>
 #include <random>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ struct admin_state {
     std::vector<caf::response_promise> waiters;
     caf::actor parent;      // a sync subflow's parent, told of the outcome
     std::uint64_t parent_token = 0;
+    std::string start_key;  // see started_by
   };
 
   node_options options;
@@ -29,6 +31,9 @@ struct admin_state {
   std::map<std::string, std::map<std::string, std::shared_ptr<const deployment>>> workflows;
   std::map<std::string, std::string> latest;
   std::map<std::string, instance_entry> instances;
+  /// Live instances started by an event, by workflow and the event's
+  /// correlation values (route_event).
+  std::unordered_map<std::string, std::string> started_by;
   std::mt19937_64 random{std::random_device{}()};
   static inline const char* name = "meshflow.admin";
 };
@@ -51,11 +56,15 @@ std::string new_id(std::mt19937_64& random) {
                      hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
 }
 
-/// Reads, checks strictly, compiles and binds a definition file.
-expected<std::shared_ptr<const deployment>> deploy_file(self_ptr self, const std::string& path) {
+/// Checks strictly, compiles and binds a definition; `path` names it and
+/// its directory resolves the definition's relative file references.
+expected<std::shared_ptr<const deployment>> deploy_definition(self_ptr self,
+                                                              const std::string& path,
+                                                              const std::string& text) {
   dsl::load_options strict;
   strict.strict = true;
-  auto checked = dsl::validate_file(path, strict, dsl::secret_values::from_environment);
+  auto checked = dsl::validate_text(text, path, std::filesystem::path{path}.parent_path(), strict,
+                                    dsl::secret_values::from_environment);
   if (!checked.plan) {
     std::string text;
     for (const auto& d : checked.diagnostics)
@@ -155,9 +164,27 @@ caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom 
                                         to_string(it->second.status)));
 }
 
+/// Whether event definition `d` matches `e` by type, source and the fixed
+/// values of its correlation; the key of `e`'s correlation values, which
+/// ties the events that start one instance ("" when `d` has none).
+std::optional<std::string> start_match(const dsl::event_def& d, const transport::cloud_event& e) {
+  if (d.type != e.type || (d.source && *d.source != e.source))
+    return std::nullopt;
+  std::string key;
+  for (const auto& c : d.correlation) {
+    auto value = e.attribute(c.context_attribute_name);
+    if (!value || (c.context_attribute_value && *c.context_attribute_value != *value))
+      return std::nullopt;
+    key += fmt::format("{}={};", c.context_attribute_name, *value);
+  }
+  return key;
+}
+
 /// Routes an event with no instance named: to every live instance whose
 /// workflow consumes its type, and to a new instance of every workflow whose
-/// start state is an event state waiting for it.
+/// start state is an event state waiting for it, unless a live instance of
+/// that workflow was started by an event of the same correlation (that one
+/// has it already: the events of a non-exclusive start state meet there).
 int route_event(self_ptr self, const transport::cloud_event& e) {
   auto& st = self->state;
   int delivered = 0;
@@ -179,23 +206,28 @@ int route_event(self_ptr self, const transport::cloud_event& e) {
   for (const auto& [workflow, version] : st.latest) {
     auto dep = find_deployment(self, workflow, version);
     const auto& w = *dep->plan->definition;
-    const auto& s = w.states[dep->plan->start_state];
-    const auto* ev = std::get_if<dsl::event_state>(&s.properties);
+    const auto* ev = std::get_if<dsl::event_state>(&w.states[dep->plan->start_state].properties);
     if (!ev)
       continue;
-    bool starts = false;
+    std::optional<std::string> key;
     for (const auto& on : ev->on_events)
       for (const auto& ref : on.event_refs)
-        if (const auto& d = w.events[dep->plan->event_index.at(ref)];
-            d.type == e.type && (!d.source || *d.source == e.source))
-          starts = true;
-    if (!starts)
+        if (!key)
+          key = start_match(w.events[dep->plan->event_index.at(ref)], e);
+    if (!key)
+      continue;
+    auto start_key = key->empty() ? std::string{} : fmt::format("{}\n{}", workflow, *key);
+    if (!start_key.empty() && st.started_by.contains(start_key))
       continue;
     auto id = new_id(st.random);
-    if (start_instance(self, id, workflow, version, "{}")) {
-      self->send(st.instances[id].actor, event_atom::value, e);
-      ++delivered;
+    if (!start_instance(self, id, workflow, version, "{}"))
+      continue;
+    if (!start_key.empty()) {
+      st.started_by[start_key] = id;
+      st.instances[id].start_key = start_key;
     }
+    self->send(st.instances[id].actor, event_atom::value, e);
+    ++delivered;
   }
   return delivered;
 }
@@ -207,8 +239,8 @@ namespace {
 caf::behavior admin(self_ptr self, node_options options) {
   self->state.options = std::move(options);
   return {
-    [self](deploy_atom, const std::string& path) -> std::string {
-      auto dep = deploy_file(self, path);
+    [self](deploy_atom, const std::string& path, const std::string& text) -> std::string {
+      auto dep = deploy_definition(self, path, text);
       if (!dep)
         return failure(dep.error().code, dep.error().message);
       const auto& w = *(*dep)->plan->definition;
@@ -318,6 +350,8 @@ caf::behavior admin(self_ptr self, node_options options) {
       auto& e = it->second;
       e.actor = nullptr;
       e.final_snapshot = std::move(snap);
+      if (!e.start_key.empty())
+        st.started_by.erase(std::exchange(e.start_key, {}));
       auto i = ended_instance(e);
       if (!i)
         return;

@@ -8,7 +8,7 @@
 //     process) sends the admin actor a request made of atoms and strings
 //     (the protocol below); every answer is JSON text, `{"error": {...}}`
 //     on failure, so that the wire carries only CAF's built-in types.
-//  2. `deploy` reads, checks (strictly) and compiles a definition, and binds
+//  2. `deploy` checks (strictly) and compiles a definition, and binds
 //     its functions (function_binding.hpp): a `deployment`, immutable and
 //     shared by the version's instances.
 //  3. `start` spawns an instance actor (src/instance_actor.cpp), which
@@ -19,7 +19,9 @@
 //     quits; `get` and `history` of an ended instance read that snapshot.
 //
 // Admin protocol (every argument and answer a std::string):
-//   (deploy_atom, path)                      -> {"workflows": [{id, version}]}
+//   (deploy_atom, path, text)                -> {"workflows": [{id, version}]}
+//                 the client reads the file: `path` names the definition and
+//                 its directory resolves relative references (on the node)
 //   (start_atom, workflow, version, input)   -> {"id": ...}   version "" = latest
 //   (get_atom, id) / (history_atom, id)      -> the instance / its history
 //   (list_atom, workflow, status)            -> [instances]   "" = any

@@ -1,0 +1,118 @@
+#include "session.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "meshflow/actors/node.hpp"
+#include "meshflow/dsl/document.hpp"
+
+namespace meshflow::cli {
+
+using json = nlohmann::json;
+
+expected<std::string> inline_or_file(const std::string& arg) {
+  if (!arg.starts_with('@'))
+    return arg;
+  return dsl::read_text(arg.substr(1));
+}
+
+namespace {
+
+expected<std::string> input_object(const std::string& text, const std::string& where) {
+  auto parsed = json::parse(text, nullptr, false);
+  if (parsed.is_discarded())
+    return fail("input", fmt::format("{}not JSON", where));
+  if (!parsed.is_object())
+    return fail("input", fmt::format("{}the workflow input must be a JSON object, not {}", where,
+                                     parsed.type_name()));
+  return parsed.dump();
+}
+
+} // namespace
+
+expected<std::vector<std::string>> read_inputs(const std::string& arg) {
+  if (arg.empty())
+    return std::vector<std::string>{"{}"};
+  auto text = inline_or_file(arg);
+  if (!text)
+    return tl::unexpected(text.error());
+  if (auto one = input_object(*text, ""); one || !arg.starts_with('@'))
+    return one ? expected<std::vector<std::string>>{std::vector{*one}}
+               : tl::unexpected(one.error());
+  // Not one document: JSON Lines, one instance a line.
+  std::vector<std::string> inputs;
+  std::istringstream lines{*text};
+  std::string line;
+  for (int n = 1; std::getline(lines, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;
+    auto object = input_object(line, fmt::format("{}:{}: ", arg.substr(1), n));
+    if (!object)
+      return tl::unexpected(object.error());
+    inputs.push_back(std::move(*object));
+  }
+  if (inputs.empty())
+    return fail("input", fmt::format("{}: no input in the file", arg.substr(1)));
+  return inputs;
+}
+
+caf::behavior event_printer(caf::event_based_actor*, bool quiet) {
+  return {
+    [quiet](actors::produced_atom, const std::string&, const std::string& event) {
+      if (!quiet)
+        std::cerr << "meshflow: produced " << event << '\n';
+    },
+  };
+}
+
+admin_session::admin_session(caf::actor_system& sys, caf::actor admin)
+  : self_{sys}, admin_{std::move(admin)} {}
+
+void admin_session::ask_each(const std::vector<caf::message>& requests,
+                             std::chrono::milliseconds timeout,
+                             const std::function<void(json)>& take, std::size_t window) {
+  std::size_t sent = 0, answered = 0;
+  while (answered < requests.size()) {
+    // An answer to a plain (not request) message comes back as a message.
+    for (; sent < requests.size() && sent - answered < window; ++sent)
+      self_->send(admin_, requests[sent]);
+    self_->receive([&](std::string& r) { take(parse(r)); },
+                   [&](caf::error& e) { take(parse(transport_failure(e))); },
+                   caf::after(timeout) >> [&] {
+                     take(parse(transport_failure(caf::sec::request_timeout)));
+                   });
+    ++answered;
+  }
+}
+
+json admin_session::deploy(const std::string& file) {
+  auto text = dsl::read_text(file);
+  if (!text)
+    return {{"error", {{"code", "definition"}, {"message", text.error().message}}}};
+  std::error_code ec;
+  auto path = std::filesystem::absolute(file, ec);
+  return ask(caf::infinite, actors::deploy_atom::value, (ec ? file : path.string()), *text);
+}
+
+std::string admin_session::transport_failure(const caf::error& e) const {
+  return json{{"error", {{"code", "node"}, {"message", self_->system().render(e)}}}}.dump();
+}
+
+json admin_session::parse(const std::string& answer) {
+  auto j = json::parse(answer, nullptr, false);
+  if (j.is_discarded())
+    return {{"error", {{"code", "node"}, {"message", "the node's answer is not JSON"}}}};
+  return j;
+}
+
+const json* failure_of(const json& answer) {
+  if (!answer.is_object())
+    return nullptr;
+  auto it = answer.find("error");
+  return it != answer.end() && it->is_object() && answer.size() == 1 ? &*it : nullptr;
+}
+
+} // namespace meshflow::cli

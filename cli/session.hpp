@@ -1,0 +1,69 @@
+#pragma once
+
+// What the client commands and `meshflow run` share: reading JSON arguments
+// and talking to an admin actor (actors/node.hpp), in process or over CAF's
+// middleman.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "meshflow/error.hpp"
+
+namespace meshflow::cli {
+
+/// `JSON` as written, or the content of the file `@PATH`.
+expected<std::string> inline_or_file(const std::string& arg);
+
+/// Workflow inputs from `--input`: one JSON object, or with `@PATH` a file
+/// holding one JSON object or JSON Lines of them (one instance each). An
+/// empty argument is one empty object. Errors name the line.
+expected<std::vector<std::string>> read_inputs(const std::string& arg);
+
+/// Prints each event an instance produces on stderr, as
+/// `meshflow: produced {CloudEvent JSON}` (none when `quiet`).
+caf::behavior event_printer(caf::event_based_actor* self, bool quiet);
+
+/// Requests to an admin actor. Every answer is JSON; a failure, the node's
+/// or the transport's, is `{"error": {"code", "message"}}`.
+class admin_session {
+public:
+  admin_session(caf::actor_system& sys, caf::actor admin);
+
+  /// `timeout`: a std::chrono duration or `caf::infinite`.
+  template <class Duration, class... Ts>
+  nlohmann::json ask(const Duration& timeout, Ts&&... xs) {
+    std::string answer;
+    self_->request(admin_, timeout, std::forward<Ts>(xs)...)
+      .receive([&](std::string& r) { answer = std::move(r); },
+               [&](caf::error& e) { answer = transport_failure(e); });
+    return parse(answer);
+  }
+
+  /// Asks every request, up to `window` of them in flight (bulk start);
+  /// `take` gets each answer, in order. A request not answered within
+  /// `timeout` of the one before it is answered with a failure.
+  void ask_each(const std::vector<caf::message>& requests, std::chrono::milliseconds timeout,
+                const std::function<void(nlohmann::json)>& take, std::size_t window = 256);
+
+  /// Reads FILE here and deploys it: (deploy_atom, absolute path, text).
+  nlohmann::json deploy(const std::string& file);
+
+  const caf::actor& admin() const { return admin_; }
+
+private:
+  std::string transport_failure(const caf::error& e) const;
+  static nlohmann::json parse(const std::string& answer);
+
+  caf::scoped_actor self_;
+  caf::actor admin_;
+};
+
+/// The `error` object of an answer, if it is a failure.
+const nlohmann::json* failure_of(const nlohmann::json& answer);
+
+} // namespace meshflow::cli
