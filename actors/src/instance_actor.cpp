@@ -168,8 +168,11 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   if (start->input) {
     auto input = jq::value::parse(*start->input);
     st.run->start(input ? std::move(*input) : jq::value{jv_object()});
-  } else {
-    st.run->rearm();
+  } else if (auto fits = st.run->rearm(); !fits) {
+    // A snapshot that does not fit its definition cannot run: it ends
+    // FAULTED, kept for inspection, and nothing of it is lost.
+    st.value.status = instance_status::faulted;
+    st.value.error = instance_error{fits.error().code, fits.error().message, ""};
   }
   report(self);
   return {

@@ -203,7 +203,51 @@ expected<void> machine::retry() {
   return {};
 }
 
-void machine::rearm() {
+expected<void> machine::fits() const {
+  auto misfit = [&](std::string what) {
+    return fail("snapshot", fmt::format("the snapshot of instance {} does not fit {} version "
+                                        "'{}': {}",
+                                        i_.id, w_.identity(), w_.version.value_or(""), what));
+  };
+  auto n = w_.states.size();
+  auto state_ok = [n](std::uint32_t s) { return s < n; };
+  if (!std::all_of(i_.compensable.begin(), i_.compensable.end(), state_ok))
+    return misfit("a compensable state is past the last state");
+  if (i_.compensation) {
+    const auto& c = *i_.compensation;
+    if (!std::all_of(c.pending.begin(), c.pending.end(), state_ok) || !resolve(c.origin))
+      return misfit("its compensation names a state or flow the definition does not have");
+  }
+  if (!i_.current)
+    return {};
+  const auto& cur = *i_.current;
+  if (!state_ok(cur.state))
+    return misfit(fmt::format("its state {} is past the last state", cur.state));
+  const auto& s = w_.states[cur.state];
+  for (const auto& l : cur.lists) {
+    bool slot_ok = true;
+    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
+      slot_ok = l.slot < ev->on_events.size();
+    else if (const auto* par = std::get_if<dsl::parallel_state>(&s.properties))
+      slot_ok = l.slot < par->branches.size();
+    else if (!std::holds_alternative<dsl::foreach_state>(s.properties))
+      slot_ok = l.slot == 0 && (s.type() == dsl::state_type::operation ||
+                                s.type() == dsl::state_type::callback);
+    if (!slot_ok)
+      return misfit(fmt::format("state '{}' has no action list {}", s.name, l.slot));
+    auto size = actions_of(s, l.slot).size();
+    if (l.next > size)
+      return misfit(fmt::format("state '{}' has no action {}", s.name, l.next));
+    for (const auto& a : l.running)
+      if (a.action >= size)
+        return misfit(fmt::format("state '{}' has no action {}", s.name, a.action));
+  }
+  return {};
+}
+
+expected<void> machine::rearm() {
+  if (auto ok = fits(); !ok)
+    return ok;
   if (i_.exec_timer_token)
     fx_.arm(i_.exec_timer_token, i_.exec_deadline);
   if (i_.current) {
@@ -226,6 +270,7 @@ void machine::rearm() {
     }
   }
   drain();
+  return {};
 }
 
 // --- steps ------------------------------------------------------------------

@@ -163,7 +163,8 @@ private:
     fx_.timers.clear();
     fx_.calls.clear();
     machine_ = std::make_unique<machine>(*plan_, value_, fx_);
-    machine_->rearm();
+    auto fits = machine_->rearm();
+    ASSERT_TRUE(fits) << fits.error().message;
   }
 
   std::shared_ptr<const dsl::plan> plan_;
@@ -771,6 +772,59 @@ states:
   h.run().function_done(h.fx().children[1].token, jq::value::from_json({{"y", 2}}));
   EXPECT_EQ(h.status(), instance_status::completed);
   EXPECT_EQ(h.output(), json::parse(R"({"x": 1, "child": {"y": 2}})"));
+}
+
+TEST(snapshot, that_does_not_fit_the_definition_is_refused_before_anything_runs) {
+  harness h{head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: First
+states:
+  - {name: First, type: inject, data: {}, transition: Second}
+  - name: Second
+    type: operation
+    actions:
+      - functionRef: a
+      - functionRef: a
+    end: true
+)", false};
+  h.start("{}");
+  ASSERT_EQ(h.fx().calls.size(), 1u);
+  auto bytes = snapshot(h.value());
+  auto against = [&](const std::string& yaml) {
+    auto plan = plan_of(yaml);
+    auto restored = restore(bytes);
+    EXPECT_TRUE(restored);
+    test_effects fx;
+    fx.w = plan->definition.get();
+    machine m{*plan, *restored, fx};
+    auto fits = m.rearm();
+    // A misfit re-issues nothing; a fit re-issues the call in flight.
+    EXPECT_EQ(fx.calls.size(), fits ? 1u : 0u);
+    EXPECT_TRUE(fx.timers.empty());
+    return fits ? std::string{} : fits.error().code + ": " + fits.error().message;
+  };
+  EXPECT_EQ(against(head + "start: First\nstates:\n  - {name: First, type: inject, data: {}, "
+                           "end: true}\n"),
+            "snapshot: the snapshot of instance i-1 does not fit t version '1': its state 1 is "
+            "past the last state");
+  EXPECT_EQ(against(head + R"(
+start: First
+states:
+  - {name: First, type: inject, data: {}, transition: Second}
+  - {name: Second, type: sleep, duration: PT1S, end: true}
+)"),
+            "snapshot: the snapshot of instance i-1 does not fit t version '1': state 'Second' "
+            "has no action list 0");
+  EXPECT_EQ(against(head + R"(
+functions:
+  - {name: a, type: custom, operation: a}
+start: First
+states:
+  - {name: First, type: inject, data: {}, transition: Second}
+  - {name: Second, type: operation, actions: [{functionRef: a}], end: true}
+)"),
+            "");
 }
 
 TEST(snapshot, rejects_garbage) {

@@ -116,9 +116,12 @@ public:
   /// Re-runs a FAULTED instance from the state that failed.
   expected<void> retry();
 
-  /// After `restore`: arms the snapshot's timers again and re-issues the
-  /// invocations that were in flight (REST calls are at-least-once).
-  void rearm();
+  /// After `restore`: checks that the instance fits the plan (a snapshot
+  /// names states and actions by index; one from another definition could
+  /// point past them), then arms its timers again and re-issues the
+  /// invocations that were in flight (REST calls are at-least-once). On a
+  /// misfit (error `snapshot`) nothing has changed.
+  expected<void> rearm();
 
   /// Whether the instance reached a final status.
   bool ended() const;
@@ -126,6 +129,8 @@ public:
   std::uint64_t transitions() const { return transitions_; }
 
 private:
+  expected<void> fits() const;
+
   enum class step_kind : std::uint8_t { result, failure, timer, skip };
   struct step {
     std::uint64_t token;
