@@ -61,22 +61,6 @@ caf::behavior rest_binding(caf::event_based_actor*, transport::rest_operation op
   };
 }
 
-/// The OpenAPI document a `rest` function names: http(s), file:// or a path
-/// relative to the definition.
-expected<nlohmann::json> openapi_document(const binding_context& ctx, const std::string& uri) {
-  if (uri.starts_with("http://") || uri.starts_with("https://")) {
-    auto body = transport::fetch(uri, ctx.http_timeout);
-    if (!body)
-      return tl::unexpected(body.error());
-    return dsl::parse_document(*body, uri);
-  }
-  std::string_view path = uri;
-  if (path.starts_with("file://"))
-    path.remove_prefix(7);
-  std::filesystem::path file{path};
-  return dsl::read_document(file.is_absolute() ? file : ctx.base_dir / file);
-}
-
 } // namespace
 
 expected<caf::actor> bind_function(caf::actor_system& sys, const binding_context& ctx,
@@ -105,7 +89,7 @@ expected<caf::actor> bind_function(caf::actor_system& sys, const binding_context
       auto parts = transport::split_operation(f.operation);
       if (!parts)
         return fail("deploy", fmt::format("{}: {}", where, parts.error().message));
-      auto doc = openapi_document(ctx, parts->first);
+      auto doc = document_at(ctx.base_dir, parts->first, ctx.http_timeout);
       if (!doc)
         return fail("deploy", fmt::format("{}: {}", where, doc.error().message));
       auto op = transport::find_operation(*doc, parts->first, parts->second);
@@ -124,6 +108,21 @@ expected<caf::actor> bind_function(caf::actor_system& sys, const binding_context
                                         dsl::to_string(f.type)));
   }
   return fail("deploy", where + ": unknown function type");
+}
+
+expected<nlohmann::json> document_at(const std::filesystem::path& base_dir,
+                                     const std::string& uri, std::chrono::milliseconds timeout) {
+  if (uri.starts_with("http://") || uri.starts_with("https://")) {
+    auto body = transport::fetch(uri, timeout);
+    if (!body)
+      return tl::unexpected(body.error());
+    return dsl::parse_document(*body, uri);
+  }
+  std::string_view path = uri;
+  if (path.starts_with("file://"))
+    path.remove_prefix(7);
+  std::filesystem::path file{path};
+  return dsl::read_document(file.is_absolute() ? file : base_dir / file);
 }
 
 } // namespace meshflow::actors

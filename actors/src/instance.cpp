@@ -1,6 +1,7 @@
 #include "meshflow/actors/instance.hpp"
 
 #include <array>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,12 @@
 #include "meshflow/transport/proto_format.hpp"
 
 namespace meshflow::actors {
+
+epoch_ms now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
 
 namespace {
 

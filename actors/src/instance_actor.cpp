@@ -25,11 +25,7 @@ class actor_effects final : public effects {
 public:
   explicit actor_effects(self_ptr self) : self_(self) {}
 
-  epoch_ms now() override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-  }
+  epoch_ms now() override { return now_ms(); }
 
   void invoke(invocation call) override {
     auto& st = self_->state;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "instance_actor.hpp"
@@ -78,6 +79,13 @@ expected<std::shared_ptr<const deployment>> deploy_definition(self_ptr self,
   auto plan = std::move(checked.plan);
   auto dep = std::make_shared<deployment>();
   dep->plan = plan;
+  if (const auto& schema = plan->definition->data_input_schema) {
+    auto loaded = input_schema::load(*schema, plan->definition->file.parent_path(),
+                                     self->state.options.http_timeout);
+    if (!loaded)
+      return fail("definition", fmt::format("{}: {}", path, loaded.error().message));
+    dep->input = std::move(*loaded);
+  }
   binding_context ctx{plan, plan->definition->file.parent_path(), self->state.options.natives,
                       self->state.options.http_timeout};
   for (std::size_t k = 0; k < plan->definition->functions.size(); ++k) {
@@ -118,6 +126,14 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
     return fail("input", fmt::format("the input must be a JSON object, not {}",
                                      parsed.type_name()));
   auto start = std::make_shared<instance_start>();
+  if (dep->input)
+    if (auto wrong = dep->input->violations(parsed); !wrong.empty()) {
+      auto what = fmt::format("the input does not satisfy the dataInputSchema: {}",
+                              fmt::join(wrong, "; "));
+      if (dep->input->refuses_invalid())
+        return fail("input", what);
+      start->value.history.push_back({now_ms(), "input.invalid", std::move(what)});
+    }
   start->value.id = id;
   start->value.workflow_id = workflow;
   start->value.version = dep->plan->definition->version.value_or("");

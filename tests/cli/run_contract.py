@@ -113,6 +113,49 @@ states:
             self.assertEqual(r.code, 2, r)
             self.assertIn("Nowhere", r.stderr)
 
+    def test_data_input_schema(self):
+        schema = {"type": "object", "required": ["order"],
+                  "properties": {"order": {"type": "object", "required": ["id"],
+                                           "properties": {"id": {"type": "string"}}}}}
+        flow = """
+id: checked
+specVersion: '0.8'
+dataInputSchema: {schema}
+start: A
+states:
+- name: A
+  type: inject
+  data: {{accepted: true}}
+  end: true
+"""
+        with workdir() as d:
+            write(d, "schemas/order.json", json.dumps(schema))
+            strict = write(d, "strict.sw.yaml", flow.format(schema="schemas/order.json"))
+            r = run(ARGS.meshflow, strict, "--input", '{"order": {"id": "o-1"}}')
+            self.assertEqual((r.code, r.output),
+                             (0, {"order": {"id": "o-1"}, "accepted": True}), r)
+            r = run(ARGS.meshflow, strict, "--input", '{"order": {"id": 7}}')
+            self.assertEqual(r.code, 2, r)
+            self.assertIn("the input does not satisfy the dataInputSchema", r.stderr)
+            self.assertIn("[order][id]", r.stderr)
+            r = run(ARGS.meshflow, strict)
+            self.assertEqual(r.code, 2, r)
+            self.assertIn("order", r.stderr)
+            # failOnValidationErrors: false runs it anyway.
+            lenient = write(d, "lenient.sw.yaml", flow.format(
+                schema="{schema: schemas/order.json, failOnValidationErrors: false}"))
+            r = run(ARGS.meshflow, lenient, "--input", '{"order": {"id": 7}}')
+            self.assertEqual((r.code, r.output), (0, {"order": {"id": 7}, "accepted": True}), r)
+            missing = write(d, "missing.sw.yaml", flow.format(schema="schemas/none.json"))
+            r = run(ARGS.meshflow, missing)
+            self.assertEqual(r.code, 2, r)
+            self.assertIn("dataInputSchema 'schemas/none.json'", r.stderr)
+            write(d, "schemas/broken.json", '{"type": 12}')
+            broken = write(d, "broken.sw.yaml", flow.format(schema="schemas/broken.json"))
+            r = run(ARGS.meshflow, broken)
+            self.assertEqual(r.code, 2, r)
+            self.assertIn("not a usable JSON Schema", r.stderr)
+
     def test_payment_saga_compensates_a_failed_shipment(self):
         order = {"order": {"id": "o-1", "address": "", "lines": [
             {"sku": "book", "price": 10, "quantity": 1}]}}

@@ -58,6 +58,12 @@ struct binding_context {
   std::chrono::milliseconds http_timeout{std::chrono::seconds{30}};
 };
 
+/// The JSON or YAML document a definition refers to (an OpenAPI document,
+/// an input schema): `http(s)://` fetched within `timeout`, `file://` or a
+/// path, relative to `base_dir`.
+expected<nlohmann::json> document_at(const std::filesystem::path& base_dir,
+                                     const std::string& uri, std::chrono::milliseconds timeout);
+
 /// Spawns the binding of function `index` of the plan's definition, or
 /// says why that function cannot be bound (an unsupported type, an OpenAPI
 /// document that cannot be read, an unknown operationId, an unregistered

@@ -30,6 +30,9 @@ namespace meshflow::actors {
 /// Milliseconds since the Unix epoch: timer deadlines and history times.
 using epoch_ms = std::int64_t;
 
+/// The wall clock, in epoch_ms.
+epoch_ms now_ms();
+
 enum class instance_status { running, paused, completed, faulted, terminated };
 
 std::string_view to_string(instance_status s);

@@ -22,7 +22,8 @@
 //   (deploy_atom, path, text)                -> {"workflows": [{id, version}]}
 //                 the client reads the file: `path` names the definition and
 //                 its directory resolves relative references (on the node)
-//   (start_atom, workflow, version, input)   -> {"id": ...}   version "" = latest
+//   (start_atom, workflow, version, input)   -> {"id": ...}   version "" = latest;
+//                 an input against the dataInputSchema is refused (`input`)
 //   (get_atom, id) / (history_atom, id)      -> the instance / its history
 //   (list_atom, workflow, status)            -> [instances]   "" = any
 //   (pause_atom | resume_atom | cancel_atom | retry_atom, id) -> the instance
@@ -34,12 +35,14 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/all.hpp>
 
 #include "meshflow/actors/function_binding.hpp"
+#include "meshflow/actors/input_schema.hpp"
 #include "meshflow/actors/instance.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/transport/cloud_event.hpp"
@@ -67,11 +70,13 @@ using child_atom = caf::atom_constant<caf::atom("child")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;
 using produced_atom = caf::atom_constant<caf::atom("produced")>;
 
-/// A deployed workflow version: its plan and its function bindings.
+/// A deployed workflow version: its plan, its function bindings and the
+/// schema its input must satisfy.
 struct deployment {
   std::shared_ptr<const dsl::plan> plan;
   /// By function index.
   std::vector<caf::actor> bindings;
+  std::optional<input_schema> input;
 };
 
 /// How a node is set up.
