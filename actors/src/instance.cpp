@@ -21,6 +21,23 @@ epoch_ms now_ms() {
 
 namespace {
 
+void to_proto(const dsl::workflow_exec_timeout& t, meshflow::instance::ExecTimeout& e) {
+  e.set_duration_ms(t.duration.value.count());
+  e.set_duration(t.duration.text);
+  e.set_interrupt(t.interrupt);
+  e.set_run_before(t.run_before.value_or(""));
+}
+
+dsl::workflow_exec_timeout from_proto(const meshflow::instance::ExecTimeout& e) {
+  dsl::workflow_exec_timeout t;
+  t.duration = {std::chrono::milliseconds{e.duration_ms()}, e.duration()};
+  t.interrupt = e.interrupt();
+  if (!e.run_before().empty())
+    t.run_before = e.run_before();
+  return t;
+}
+
+
 constexpr std::array<std::string_view, 5> status_names{"RUNNING", "PAUSED", "COMPLETED",
                                                        "FAULTED", "TERMINATED"};
 
@@ -66,6 +83,8 @@ std::string snapshot(const instance& i) {
     s->set_deadline(c.deadline);
     s->set_exec_timer_token(c.exec_timer_token);
     s->set_exec_deadline(c.exec_deadline);
+    s->set_single_timer_token(c.single_timer_token);
+    s->set_single_deadline(c.single_deadline);
     for (const auto& l : c.lists) {
       auto* lm = s->add_lists();
       lm->set_slot(l.slot);
@@ -113,6 +132,8 @@ std::string snapshot(const instance& i) {
   m.set_exec_timer_token(i.exec_timer_token);
   m.set_exec_deadline(i.exec_deadline);
   m.set_timed_out(i.timed_out);
+  if (i.exec_timeout)
+    to_proto(*i.exec_timeout, *m.mutable_exec_timeout());
   for (const auto& [name, value] : i.correlation) {
     auto* c = m.add_correlation();
     c->set_name(name);
@@ -196,6 +217,8 @@ expected<instance> restore(std::string_view bytes) {
     c.deadline = s.deadline();
     c.exec_timer_token = s.exec_timer_token();
     c.exec_deadline = s.exec_deadline();
+    c.single_timer_token = s.single_timer_token();
+    c.single_deadline = s.single_deadline();
     for (const auto& lm : s.lists()) {
       auto& l = c.lists.emplace_back();
       l.slot = lm.slot();
@@ -237,6 +260,8 @@ expected<instance> restore(std::string_view bytes) {
   i.exec_timer_token = m.exec_timer_token();
   i.exec_deadline = m.exec_deadline();
   i.timed_out = m.timed_out();
+  if (m.has_exec_timeout())
+    i.exec_timeout = from_proto(m.exec_timeout());
   for (const auto& c : m.correlation())
     i.correlation.emplace_back(c.name(), c.value());
   for (const auto& e : m.kept_events()) {
@@ -252,6 +277,19 @@ expected<instance> restore(std::string_view bytes) {
   for (const auto& h : m.history())
     i.history.push_back({h.at(), h.kind(), h.detail()});
   return i;
+}
+
+std::string encode(const dsl::workflow_exec_timeout& t) {
+  meshflow::instance::ExecTimeout e;
+  to_proto(t, e);
+  return e.SerializeAsString();
+}
+
+expected<dsl::workflow_exec_timeout> decode_exec_timeout(std::string_view bytes) {
+  meshflow::instance::ExecTimeout e;
+  if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return fail("snapshot", "not a workflowExecTimeout");
+  return from_proto(e);
 }
 
 } // namespace meshflow::actors

@@ -68,7 +68,7 @@ public:
     auto id = fmt::format("{}.{}", self_->state.value.id, request.token);
     self_->send(self_->state.admin, child_atom::value, id, request.workflow_id,
                 request.version.value_or(""), request.input.dump(),
-                request.wait ? request.token : std::uint64_t{0});
+                request.wait ? request.token : std::uint64_t{0}, std::string{});
     return id;
   }
 
@@ -80,7 +80,8 @@ public:
   expected<std::string> continue_as(continuation next) override {
     auto id = fmt::format("{}+", self_->state.value.id);
     self_->send(self_->state.admin, child_atom::value, id, next.workflow_id,
-                next.version.value_or(""), next.input.dump(), std::uint64_t{0});
+                next.version.value_or(""), next.input.dump(), std::uint64_t{0},
+                next.exec_timeout ? encode(*next.exec_timeout) : std::string{});
     return id;
   }
 

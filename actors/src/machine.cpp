@@ -107,7 +107,7 @@ void machine::start(jq::value input) {
   i_.status = instance_status::running;
   i_.data = input;
   note("status", "RUNNING");
-  if (const auto& t = w_.timeouts.workflow_exec_timeout) {
+  if (const auto* t = workflow_timeout()) {
     i_.exec_timer_token = token();
     i_.exec_deadline = fx_.now() + t->duration.value.count();
     fx_.arm(i_.exec_timer_token, i_.exec_deadline);
@@ -130,7 +130,10 @@ void machine::function_retrying(std::uint64_t t, int attempt, const std::string&
   auto at = locate(t);
   if (at.kind != location::action)
     return;
-  const auto& l = i_.current->lists[at.list_index];
+  auto& cur = *i_.current;
+  const auto& l = cur.lists[at.list_index];
+  if (const auto& t = state_def().timeouts.state_exec_timeout; t && t->single)
+    cur.single_timer_token = arm_in(t->single->value, cur.single_deadline);
   note("action.retried", fmt::format("{} attempt {} failed with '{}'; retry in {} ms",
                                      action_path(l, l.running[at.action_index]), attempt, code,
                                      delay_ms));
@@ -256,6 +259,8 @@ expected<void> machine::rearm() {
       fx_.arm(cur.timer_token, cur.deadline);
     if (cur.exec_timer_token)
       fx_.arm(cur.exec_timer_token, cur.exec_deadline);
+    if (cur.single_timer_token)
+      fx_.arm(cur.single_timer_token, cur.single_deadline);
     for (std::size_t li = 0; li < cur.lists.size(); ++li) {
       const auto& l = cur.lists[li];
       if (l.deadline)
@@ -300,7 +305,7 @@ machine::location machine::locate(std::uint64_t t) const {
     return {location::state};
   if (t == cur.timer_token)
     return {location::state_timer};
-  if (t == cur.exec_timer_token)
+  if (t == cur.exec_timer_token || t == cur.single_timer_token)
     return {location::exec_timer};
   for (std::size_t li = 0; li < cur.lists.size(); ++li) {
     const auto& l = cur.lists[li];
@@ -413,8 +418,11 @@ void machine::enter(std::uint32_t state, jq::value input) {
     return;
   }
   cur.data = std::move(*data);
-  if (const auto& t = s.timeouts.state_exec_timeout)
+  if (const auto& t = s.timeouts.state_exec_timeout) {
     cur.exec_timer_token = arm_in(t->total.value, cur.exec_deadline);
+    if (t->single)
+      cur.single_timer_token = arm_in(t->single->value, cur.single_deadline);
+  }
   run_state();
 }
 
@@ -549,7 +557,7 @@ void machine::complete_state(std::optional<flow_ref> chosen) {
 void machine::after_state(std::optional<flow_ref> ref, jq::value data) {
   i_.data = std::move(data);
   if (i_.timed_out) {
-    const auto& t = *w_.timeouts.workflow_exec_timeout;
+    const auto& t = *workflow_timeout();
     auto run_before = t.run_before ? plan_.state_index.find(*t.run_before) : plan_.state_index.end();
     bool ran = ref && run_before != plan_.state_index.end() && ref->state == run_before->second;
     if (run_before != plan_.state_index.end() && !ran && !i_.compensation) {
@@ -624,7 +632,7 @@ void machine::follow(const flow_ref& ref, bool compensated) {
       next.input = std::move(*rendered);
     }
     if (c.workflow_exec_timeout)
-      next.exec_timeout = c.workflow_exec_timeout->duration.value;
+      next.exec_timeout = c.workflow_exec_timeout;
     auto id = fx_.continue_as(std::move(next));
     if (!id) {
       finish(instance_status::faulted,
@@ -693,8 +701,8 @@ void machine::stop_work() {
   for (const auto& l : cur.lists)
     cancel_list(l);
   cur.lists.clear();
-  cur.timer_token = cur.exec_timer_token = 0;
-  cur.deadline = cur.exec_deadline = 0;
+  cur.timer_token = cur.exec_timer_token = cur.single_timer_token = 0;
+  cur.deadline = cur.exec_deadline = cur.single_deadline = 0;
 }
 
 void machine::finish(instance_status s, std::optional<instance_error> error) {
@@ -716,8 +724,15 @@ void machine::finish(instance_status s, std::optional<instance_error> error) {
     note("status", std::string{to_string(s)});
 }
 
+const dsl::workflow_exec_timeout* machine::workflow_timeout() const {
+  if (i_.exec_timeout)
+    return &*i_.exec_timeout;
+  const auto& t = w_.timeouts.workflow_exec_timeout;
+  return t ? &*t : nullptr;
+}
+
 void machine::exec_timeout() {
-  const auto& t = *w_.timeouts.workflow_exec_timeout;
+  const auto& t = *workflow_timeout();
   note("timer.fired", fmt::format("workflowExecTimeout {}", t.duration.text));
   i_.exec_timer_token = 0;
   i_.exec_deadline = 0;

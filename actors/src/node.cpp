@@ -111,8 +111,11 @@ std::shared_ptr<const deployment> find_deployment(self_ptr self, const std::stri
 }
 
 /// Starts an instance with id `id`; the error says why it cannot start.
+/// `exec_timeout`: a continueAs's workflowExecTimeout, replacing the
+/// definition's.
 expected<void> start_instance(self_ptr self, const std::string& id, const std::string& workflow,
-                              const std::string& version, const std::string& input) {
+                              const std::string& version, const std::string& input,
+                              std::optional<dsl::workflow_exec_timeout> exec_timeout = {}) {
   auto dep = find_deployment(self, workflow, version);
   if (!dep)
     return fail("not-found", version.empty()
@@ -136,6 +139,7 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
     }
   start->value.id = id;
   start->value.workflow_id = workflow;
+  start->value.exec_timeout = std::move(exec_timeout);
   start->value.version = dep->plan->definition->version.value_or("");
   start->input = parsed.dump();
   auto& entry = self->state.instances[id];
@@ -389,9 +393,14 @@ caf::behavior admin(self_ptr self, node_options options) {
       }
     },
     [self](child_atom, const std::string& id, const std::string& workflow,
-           const std::string& version, const std::string& input, std::uint64_t token) {
+           const std::string& version, const std::string& input, std::uint64_t token,
+           const std::string& exec_timeout) {
       auto parent = caf::actor_cast<caf::actor>(self->current_sender());
-      auto started = start_instance(self, id, workflow, version, input);
+      std::optional<dsl::workflow_exec_timeout> timeout;
+      if (!exec_timeout.empty())
+        if (auto t = decode_exec_timeout(exec_timeout))
+          timeout = std::move(*t);
+      auto started = start_instance(self, id, workflow, version, input, std::move(timeout));
       if (!started) {
         if (token)
           self->send(parent, child_done_atom::value, token,

@@ -674,6 +674,33 @@ states:
   EXPECT_EQ(h.value().error->code, "timeout");
 }
 
+TEST_P(machine_test, state_exec_timeout_single_bounds_each_attempt) {
+  auto h = make(head + R"(
+functions:
+  - {name: never, type: custom, operation: never}
+start: Op
+states:
+  - name: Op
+    type: operation
+    timeouts: {stateExecTimeout: {single: PT1S, total: PT10S}}
+    actions: [{functionRef: never}]
+    end: true
+)");
+  auto started = h.fx().clock;
+  h.start("{}");
+  ASSERT_EQ(h.fx().calls.size(), 1u);
+  auto call = h.fx().calls[0].first;
+  h.advance(900);
+  // A retry starts a new attempt: `single` counts again from here.
+  h.run().function_retrying(call, 1, "503", 50);
+  h.advance(999);
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.advance(1);
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "timeout");
+  EXPECT_EQ(h.fx().clock - started, 1900);
+}
+
 TEST_P(machine_test, action_condition_and_sleep) {
   auto h = make(head + R"(
 functions:

@@ -236,6 +236,41 @@ class NodeContract(ServicesTestCase):
         self.assertIn("status", kinds)
         self.assertEqual(kinds.count("state.entered"), 2, kinds)
 
+    def test_continue_as_brings_its_workflow_exec_timeout(self):
+        with workdir() as d:
+            self.deploy(d, "napper.sw.yaml", """
+id: napper
+version: '1.0'
+specVersion: '0.8'
+start: Nap
+states:
+- {name: Nap, type: sleep, duration: PT1H, end: true}
+""")
+            self.deploy(d, "handover.sw.yaml", """
+id: handover
+version: '1.0'
+specVersion: '0.8'
+start: Hand
+states:
+- name: Hand
+  type: inject
+  data: {handed: true}
+  end:
+    continueAs:
+      workflowId: napper
+      workflowExecTimeout: {duration: PT0.3S}
+""")
+        r = self.client("start", "handover", "--wait")
+        self.assertEqual((r.code, r.one["status"]), (0, "COMPLETED"), r)
+        continued = self.eventually(r.one["id"] + "+", "TERMINATED")
+        self.assertEqual(continued["error"]["code"], "timeout")
+        self.assertIn("PT0.3S", continued["error"]["message"])
+        self.assertEqual(continued["data"], {"handed": True})
+        # Started on its own, the same workflow has no timeout.
+        alone = self.client("start", "napper").one
+        self.assertEqual(self.client("get", alone).one["status"], "RUNNING")
+        self.client("cancel", alone)
+
     def test_refusals_and_exit_codes(self):
         r = self.client("get", "no-such-instance")
         self.assertEqual((r.code, r.lines), (1, []), r)

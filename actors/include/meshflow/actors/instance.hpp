@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "meshflow/dsl/jq.hpp"
+#include "meshflow/dsl/model.hpp"
 #include "meshflow/error.hpp"
 #include "meshflow/transport/cloud_event.hpp"
 
@@ -91,8 +92,11 @@ struct state_run {
   jq::value data;   // the state data
   std::uint64_t timer_token = 0;  // sleep, eventTimeout
   epoch_ms deadline = 0;
-  std::uint64_t exec_timer_token = 0;  // stateExecTimeout
+  std::uint64_t exec_timer_token = 0;  // stateExecTimeout.total
   epoch_ms exec_deadline = 0;
+  /// stateExecTimeout.single: armed again whenever an action is retried.
+  std::uint64_t single_timer_token = 0;
+  epoch_ms single_deadline = 0;
   std::vector<action_list_run> lists;
   /// Event state (exclusive: false): the event references that arrived.
   std::vector<std::string> arrived;
@@ -157,6 +161,9 @@ struct instance {
   std::uint64_t exec_timer_token = 0;
   epoch_ms exec_deadline = 0;
   bool timed_out = false;
+  /// The workflowExecTimeout of the `continueAs` that started this
+  /// instance; it replaces the definition's.
+  std::optional<dsl::workflow_exec_timeout> exec_timeout;
   /// Correlation values recorded from the first event consumed.
   std::vector<std::pair<std::string, std::string>> correlation;
   /// Consumed events that nothing waited for yet (SEMANTICS.md, "Events").
@@ -166,6 +173,11 @@ struct instance {
   std::uint64_t events_produced = 0;
   std::vector<history_entry> history;
 };
+
+/// A workflowExecTimeout as `meshflow.instance.ExecTimeout` bytes (how a
+/// continueAs hands it to the admin) and back.
+std::string encode(const dsl::workflow_exec_timeout& t);
+expected<dsl::workflow_exec_timeout> decode_exec_timeout(std::string_view bytes);
 
 /// The instance as `meshflow.instance.Instance` bytes.
 std::string snapshot(const instance& i);

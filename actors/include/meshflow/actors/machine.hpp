@@ -69,7 +69,7 @@ struct continuation {
   std::string workflow_id;
   std::optional<std::string> version;
   jq::value input;
-  std::optional<std::chrono::milliseconds> exec_timeout;
+  std::optional<dsl::workflow_exec_timeout> exec_timeout;
 };
 
 /// What the machine asks of the world. Implementations must not call the
@@ -157,6 +157,9 @@ private:
   void stop_work();
   void finish(instance_status s, std::optional<instance_error> error = std::nullopt);
   void exec_timeout();
+  /// The instance's workflowExecTimeout: its continueAs's, else the
+  /// definition's.
+  const dsl::workflow_exec_timeout* workflow_timeout() const;
 
   // action lists and actions
   void start_list(std::uint32_t slot, jq::value data);
