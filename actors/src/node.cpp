@@ -35,6 +35,17 @@ struct admin_state {
   /// Live instances started by an event, by workflow and the event's
   /// correlation values (route_event).
   std::unordered_map<std::string, std::string> started_by;
+  /// Scheduled workflows (start.schedule) by workflow id: the version
+  /// deployed last starts on its schedule. `generation` tells a timer of a
+  /// replaced deployment from the current one.
+  struct scheduled {
+    std::string version;
+    start_schedule when;
+    int started = 0;
+    std::uint64_t generation = 0;
+  };
+  std::map<std::string, scheduled> schedules;
+  std::uint64_t generations = 0;
   std::mt19937_64 random{std::random_device{}()};
   static inline const char* name = "meshflow.admin";
 };
@@ -88,6 +99,12 @@ expected<std::shared_ptr<const deployment>> deploy_definition(self_ptr self,
   }
   binding_context ctx{plan, plan->definition->file.parent_path(), self->state.options.natives,
                       self->state.options.http_timeout};
+  if (const auto& s = plan->definition->start.schedule) {
+    auto when = start_schedule::make(*s, now_ms());
+    if (!when)
+      return fail("definition", fmt::format("{}: {}", path, when.error().message));
+    dep->schedule = std::move(*when);
+  }
   for (std::size_t k = 0; k < plan->definition->functions.size(); ++k) {
     auto b = bind_function(self->system(), ctx, k);
     if (!b) {
@@ -184,6 +201,19 @@ caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom 
                                         to_string(it->second.status)));
 }
 
+/// Arms the timer of the next scheduled start of `workflow`, if any.
+void arm_schedule(self_ptr self, const std::string& workflow) {
+  auto& s = self->state.schedules.at(workflow);
+  auto now = now_ms();
+  auto next = s.when.next_after(now, s.started);
+  if (!next) {
+    self->state.schedules.erase(workflow);
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds{*next - now}, schedule_atom::value, workflow,
+                     s.generation);
+}
+
 /// Whether event definition `d` matches `e` by type, source and the fixed
 /// values of its correlation; the key of `e`'s correlation values, which
 /// ties the events that start one instance ("" when `d` has none).
@@ -272,6 +302,11 @@ caf::behavior admin(self_ptr self, node_options options) {
           self->send_exit(b, caf::exit_reason::user_shutdown);
       slot = *dep;
       st.latest[w.identity()] = version;
+      st.schedules.erase(w.identity());
+      if ((*dep)->schedule) {
+        st.schedules[w.identity()] = {version, *(*dep)->schedule, 0, ++st.generations};
+        arm_schedule(self, w.identity());
+      }
       return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
     },
     [self](start_atom, const std::string& workflow, const std::string& version,
@@ -411,6 +446,15 @@ caf::behavior admin(self_ptr self, node_options options) {
         self->state.instances[id].parent = parent;
         self->state.instances[id].parent_token = token;
       }
+    },
+    [self](schedule_atom, const std::string& workflow, std::uint64_t generation) {
+      auto& st = self->state;
+      auto it = st.schedules.find(workflow);
+      if (it == st.schedules.end() || it->second.generation != generation)
+        return;  // redeployed since
+      ++it->second.started;
+      start_instance(self, new_id(st.random), workflow, it->second.version, "{}");
+      arm_schedule(self, workflow);
     },
     [self](produced_atom, const std::string& id, const std::string& event) {
       if (self->state.options.event_listener)

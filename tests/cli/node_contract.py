@@ -271,6 +271,38 @@ states:
         self.assertEqual(self.client("get", alone).one["status"], "RUNNING")
         self.client("cancel", alone)
 
+    def test_scheduled_starts(self):
+        with workdir() as d:
+            self.deploy(d, "ticker.sw.yaml", """
+id: ticker
+version: '1.0'
+specVersion: '0.8'
+start:
+  stateName: Tick
+  schedule: R3/PT0.2S
+states:
+- {name: Tick, type: inject, data: {ticked: true}, end: true}
+""")
+            for _ in range(600):
+                ticks = self.client("ls", "--workflow", "ticker", "--status", "COMPLETED").lines
+                if len(ticks) >= 3:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(len(ticks), 3, ticks)
+            self.assertEqual(self.client("get", ticks[0]["id"]).one["data"], {"ticked": True})
+            write(d, "mars.sw.yaml", """
+id: mars
+specVersion: '0.8'
+start:
+  stateName: Tick
+  schedule: {cron: '0 0 9 * * ?', timezone: Mars/Olympus}
+states:
+- {name: Tick, type: inject, data: {}, end: true}
+""")
+            r = self.client("deploy", f"{d}/mars.sw.yaml")
+            self.assertEqual(r.code, 2, r)
+            self.assertIn("unknown time zone 'Mars/Olympus'", r.stderr)
+
     def test_refusals_and_exit_codes(self):
         r = self.client("get", "no-such-instance")
         self.assertEqual((r.code, r.lines), (1, []), r)

@@ -29,6 +29,9 @@
 //   (pause_atom | resume_atom | cancel_atom | retry_atom, id) -> the instance
 //   (wait_atom, id)                          -> the instance, once it ended
 //   (event_atom, cloudevent_json, id)        -> {"delivered": n}
+//
+// A workflow with `start.schedule` starts an instance (input {}) at each of
+// its times, from its deploy on, for the version deployed last.
 //                 id "" = by `workflowinstanceid`, else to every waiting one,
 //                 and a new instance per workflow whose start state awaits it
 
@@ -44,6 +47,7 @@
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/actors/input_schema.hpp"
 #include "meshflow/actors/instance.hpp"
+#include "meshflow/actors/schedule.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/transport/cloud_event.hpp"
 
@@ -69,14 +73,16 @@ using ended_atom = caf::atom_constant<caf::atom("ended")>;
 using child_atom = caf::atom_constant<caf::atom("child")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;
 using produced_atom = caf::atom_constant<caf::atom("produced")>;
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 
-/// A deployed workflow version: its plan, its function bindings and the
-/// schema its input must satisfy.
+/// A deployed workflow version: its plan, its function bindings, the
+/// schema its input must satisfy and when it starts by itself.
 struct deployment {
   std::shared_ptr<const dsl::plan> plan;
   /// By function index.
   std::vector<caf::actor> bindings;
   std::optional<input_schema> input;
+  std::optional<start_schedule> schedule;
 };
 
 /// How a node is set up.
