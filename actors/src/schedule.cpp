@@ -2,6 +2,11 @@
 
 #include <sstream>
 
+// g++ 12 at -O3 reports a false -Wmaybe-uninitialized inside date's
+// parse; only here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
