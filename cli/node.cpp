@@ -72,6 +72,8 @@ int serve(const node_args& a) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   std::cerr << fmt::format("meshflow node: stopping ({})\n", strsignal(signal));
+  // Nothing here is durable: the node does not wait for instances to end.
+  sys.await_actors_before_shutdown(false);
   return stop(exit_ok);
 }
 

@@ -36,7 +36,11 @@ expected<std::string> input_object(const std::string& text, const std::string& w
 expected<std::vector<std::string>> read_inputs(const std::string& arg) {
   if (arg.empty())
     return std::vector<std::string>{"{}"};
-  auto text = inline_or_file(arg);
+  // A bulk file may hold millions of inputs: a limit far above a
+  // definition's.
+  constexpr std::size_t max_bulk_bytes = std::size_t{1} << 30;
+  auto text = arg.starts_with('@') ? dsl::read_text(arg.substr(1), max_bulk_bytes)
+                                   : expected<std::string>{arg};
   if (!text)
     return tl::unexpected(text.error());
   if (auto one = input_object(*text, ""); one || !arg.starts_with('@'))

@@ -54,8 +54,8 @@ public:
   }
 
   void arm(std::uint64_t token, epoch_ms deadline) override {
-    auto delay = std::chrono::milliseconds{std::max<epoch_ms>(0, deadline - now())};
-    self_->delayed_send(self_, delay, timer_atom::value, token);
+    // The admin keeps the timers, so that they outlive a parked actor.
+    self_->send(self_->state.admin, arm_atom::value, self_->state.value.id, token, deadline);
   }
 
   void produce(transport::cloud_event event) override {
@@ -111,23 +111,38 @@ std::optional<std::uint64_t> forget(self_ptr self, const caf::actor_addr& sender
   return token;
 }
 
+void end(self_ptr self);
+
 /// The instance as `get` answers (taken before `report` may end the actor).
 std::string current(self_ptr self) {
   return describe(self->state.value, *self->state.job->plan->definition).dump();
 }
 
 /// After every message: tell the admin of a status change; an instance that
-/// ended hands over its final snapshot and quits.
-void report(self_ptr self) {
+/// ended hands over its final snapshot and quits; one with nothing in flight
+/// offers its snapshot to be parked (node.hpp, "Parking").
+/// `from_admin`: the message came from (or through) the admin, which counts
+/// what it sent; supervisors' reports do not count.
+void report(self_ptr self, bool from_admin = true) {
   auto& st = self->state;
-  if (st.value.status == st.reported)
-    return;
-  st.reported = st.value.status;
-  if (!st.run->ended()) {
+  if (from_admin)
+    ++st.received;
+  if (st.value.status != st.reported) {
+    st.reported = st.value.status;
+    if (st.run->ended()) {
+      end(self);
+      return;
+    }
     self->send(st.admin, status_atom::value, st.value.id,
                std::string{to_string(st.value.status)});
-    return;
   }
+  if (st.supervisors.empty())
+    self->send(st.admin, idle_atom::value, st.value.id, st.received, snapshot(st.value));
+}
+
+/// The instance ended: its final snapshot to the admin, and quit.
+void end(self_ptr self) {
+  auto& st = self->state;
   for (auto& [token, sup] : st.supervisors)
     self->send_exit(sup, caf::exit_reason::user_shutdown);
   st.supervisors.clear();
@@ -160,25 +175,27 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
     self->state.run->function_done(
       *token, fail("crash", fmt::format("the action's supervisor died: {}",
                                         self->system().render(down.reason))));
-    report(self);
+    report(self, false);
   });
   if (start->input) {
     auto input = jq::value::parse(*start->input);
     st.run->start(input ? std::move(*input) : jq::value{jv_object()});
+  } else if (start->parked) {
+    // Woken: its timers are with the admin, nothing was in flight.
   } else if (auto fits = st.run->rearm(); !fits) {
     // A snapshot that does not fit its definition cannot run: it ends
     // FAULTED, kept for inspection, and nothing of it is lost.
     st.value.status = instance_status::faulted;
     st.value.error = instance_error{fits.error().code, fits.error().message, ""};
   }
-  report(self);
+  report(self, false);
   return {
     [self](action_done_atom, invocation_result& r, int) {
       auto token = forget(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       if (!token)
         return;
       self->state.run->function_done(*token, outcome(r));
-      report(self);
+      report(self, false);
     },
     [self](action_retry_atom, int attempt, const std::string& code, std::int64_t delay) {
       auto& st = self->state;
@@ -222,8 +239,26 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
       report(self);
       return answer;
     },
-    [self](get_atom) { return current(self); },
-    [self](history_atom) { return history_json(self->state.value).dump(); },
+    [self](get_atom) {
+      auto answer = current(self);
+      report(self);
+      return answer;
+    },
+    [self](history_atom) {
+      auto answer = history_json(self->state.value).dump();
+      report(self);
+      return answer;
+    },
+    // The admin took the snapshot this actor offered: nothing is in flight
+    // and nothing came since, so the actor can go (node.hpp, "Parking").
+    [self](park_atom) {
+      auto& st = self->state;
+      st.admin = nullptr;
+      st.run.reset();
+      st.fx.reset();
+      st.job.reset();
+      self->quit();
+    },
   };
 }
 

@@ -26,6 +26,8 @@ struct instance_actor_state {
   std::unordered_map<caf::actor_addr, std::uint64_t> tokens;
   std::unordered_map<std::uint64_t, caf::actor> supervisors;
   instance_status reported = instance_status::running;
+  /// Messages from (or through) the admin handled so far (parking).
+  std::uint64_t received = 0;
   static inline const char* name = "meshflow.instance";
 };
 
@@ -34,6 +36,8 @@ struct instance_actor_state {
 struct instance_start {
   instance value;
   std::optional<std::string> input;  // JSON object text
+  /// Woken from parking: the admin holds its timers; nothing to re-arm.
+  bool parked = false;
 };
 
 caf::behavior instance_actor(caf::stateful_actor<instance_actor_state>* self,

@@ -285,12 +285,13 @@ void machine::queue(std::uint64_t t, step_kind kind, jq::value value, meshflow::
 }
 
 void machine::drain() {
-  while (!steps_.empty() && !ended()) {
-    auto s = std::move(steps_.front());
-    steps_.pop_front();
-    apply(s);
+  for (std::size_t k = 0; k < steps_.size() && !ended(); ++k) {
+    auto s = std::move(steps_[k]);
+    apply(s);  // may queue more
   }
-  steps_.clear();
+  // Released, not cleared: a parked instance keeps no queue (a std::deque
+  // would hold ~600 bytes even empty).
+  std::vector<step>{}.swap(steps_);
 }
 
 machine::location machine::locate(std::uint64_t t) const {

@@ -19,10 +19,15 @@ struct admin_state {
     std::string workflow;
     std::string version;
     instance_status status = instance_status::running;
-    caf::actor actor;       // while live
-    std::string final_snapshot;  // once ended
+    /// While animated; none while parked or once ended.
+    caf::actor actor;
+    /// Messages sent (or delegated) to `actor` (see "Parking" in node.hpp).
+    std::uint64_t sent = 0;
+    /// While parked, and once ended (the final one).
+    std::string snapshot;
     std::vector<caf::response_promise> waiters;
-    caf::actor parent;      // a sync subflow's parent, told of the outcome
+    /// A sync subflow's parent instance, told of the outcome.
+    std::string parent;
     std::uint64_t parent_token = 0;
     std::string start_key;  // see started_by
   };
@@ -163,16 +168,52 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
   entry.workflow = workflow;
   entry.version = start->value.version;
   entry.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
+  entry.sent = 0;
   return {};
 }
 
-/// An ended instance, read back from its final snapshot.
-expected<instance> ended_instance(const admin_state::instance_entry& e) {
-  return restore(e.final_snapshot);
+bool ended(const admin_state::instance_entry& e) {
+  return e.status == instance_status::completed || e.status == instance_status::faulted ||
+         e.status == instance_status::terminated;
 }
 
-std::string describe_ended(self_ptr self, const admin_state::instance_entry& e, bool history) {
-  auto i = ended_instance(e);
+/// The actor of a live instance, woken from its snapshot if it is parked;
+/// none once it ended (or if its snapshot cannot be read).
+const caf::actor& animate(self_ptr self, admin_state::instance_entry& e) {
+  if (e.actor || ended(e))
+    return e.actor;
+  auto value = restore(e.snapshot);
+  auto dep = find_deployment(self, e.workflow, e.version);
+  if (!value || !dep)
+    return e.actor;
+  auto start = std::make_shared<instance_start>();
+  start->value = std::move(*value);
+  start->parked = true;
+  e.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
+  e.sent = 0;
+  e.snapshot.clear();
+  return e.actor;
+}
+
+/// Sends to a live instance, waking it if it is parked.
+template <class... Ts>
+void send_to(self_ptr self, admin_state::instance_entry& e, Ts&&... xs) {
+  if (const auto& a = animate(self, e)) {
+    ++e.sent;
+    self->send(a, std::forward<Ts>(xs)...);
+  }
+}
+
+/// An ended instance, read back from its final snapshot.
+/// A parked or ended instance, read back from its snapshot.
+expected<instance> snapshotted(const admin_state::instance_entry& e) {
+  return restore(e.snapshot);
+}
+
+/// `get` or `history` of a parked or ended instance, from its snapshot.
+std::string describe_snapshot(self_ptr self, const admin_state::instance_entry& e,
+                              bool history) {
+  auto i = snapshotted(e);
   if (!i)
     return failure("snapshot", i.error().message);
   if (history)
@@ -181,21 +222,25 @@ std::string describe_ended(self_ptr self, const admin_state::instance_entry& e, 
   return describe(*i, *dep->plan->definition).dump();
 }
 
-/// Forwards a request to a live instance, or answers for an ended one.
+/// Forwards a request to a live instance (waking it if it is parked and
+/// the request changes it), or answers from its snapshot.
 template <class Atom, class... Ts>
 caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom atom, Ts... xs) {
   auto& st = self->state;
   auto it = st.instances.find(id);
   if (it == st.instances.end())
     return failure("not-found", fmt::format("no instance '{}' on this node", id));
-  if (it->second.actor) {
-    self->delegate(it->second.actor, atom, std::move(xs)...);
-    return caf::delegated<std::string>{};
+  auto& e = it->second;
+  constexpr bool reads = std::is_same_v<Atom, get_atom> || std::is_same_v<Atom, history_atom>;
+  if (e.actor || (!reads && !ended(e))) {
+    if (const auto& a = animate(self, e)) {
+      ++e.sent;
+      self->delegate(a, atom, std::move(xs)...);
+      return caf::delegated<std::string>{};
+    }
   }
-  if constexpr (std::is_same_v<Atom, get_atom>)
-    return describe_ended(self, it->second, false);
-  else if constexpr (std::is_same_v<Atom, history_atom>)
-    return describe_ended(self, it->second, true);
+  if constexpr (reads)
+    return describe_snapshot(self, e, std::is_same_v<Atom, history_atom>);
   else
     return failure("state", fmt::format("instance '{}' has ended ({})", id,
                                         to_string(it->second.status)));
@@ -245,11 +290,11 @@ int route_event(self_ptr self, const transport::cloud_event& e) {
     return false;
   };
   for (auto& [id, entry] : st.instances) {
-    if (!entry.actor)
+    if (ended(entry))
       continue;
     auto dep = find_deployment(self, entry.workflow, entry.version);
     if (dep && consumes(*dep->plan->definition)) {
-      self->send(entry.actor, event_atom::value, e);
+      send_to(self, entry, event_atom::value, e);
       ++delivered;
     }
   }
@@ -276,7 +321,7 @@ int route_event(self_ptr self, const transport::cloud_event& e) {
       st.started_by[start_key] = id;
       st.instances[id].start_key = start_key;
     }
-    self->send(st.instances[id].actor, event_atom::value, e);
+    send_to(self, st.instances[id], event_atom::value, e);
     ++delivered;
   }
   return delivered;
@@ -288,6 +333,19 @@ namespace {
 
 caf::behavior admin(self_ptr self, node_options options) {
   self->state.options = std::move(options);
+  // Told to stop: the live instances and the function bindings stop with
+  // the admin. (Instances hold the admin and it holds them; without this
+  // neither would end, and the node would hang on its way out.)
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, e] : self->state.instances)
+      if (e.actor)
+        self->send_exit(e.actor, msg.reason);
+    for (auto& [workflow, versions] : self->state.workflows)
+      for (auto& [version, dep] : versions)
+        for (const auto& b : dep->bindings)
+          self->send_exit(b, msg.reason);
+    self->quit(msg.reason);
+  });
   return {
     [self](deploy_atom, const std::string& path, const std::string& text) -> std::string {
       auto dep = deploy_definition(self, path, text);
@@ -335,17 +393,18 @@ caf::behavior admin(self_ptr self, node_options options) {
       if (it == st.instances.end())
         return failure("not-found", fmt::format("no instance '{}' on this node", id));
       auto& e = it->second;
-      if (e.actor || e.status != instance_status::faulted)
+      if (e.status != instance_status::faulted)
         return failure("state", fmt::format("only a FAULTED instance can be retried; '{}' is {}",
                                             id, to_string(e.status)));
-      auto restored = ended_instance(e);
+      auto restored = snapshotted(e);
       auto dep = find_deployment(self, e.workflow, e.version);
       if (!restored || !dep)
         return failure("snapshot", fmt::format("instance '{}' cannot be restored", id));
       auto start = std::make_shared<instance_start>();
       start->value = std::move(*restored);
       e.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
-      e.final_snapshot.clear();
+      e.snapshot.clear();
+      e.sent = 1;
       self->delegate(e.actor, retry_atom::value);
       return caf::delegated<std::string>{};
     },
@@ -354,8 +413,8 @@ caf::behavior admin(self_ptr self, node_options options) {
       auto it = st.instances.find(id);
       if (it == st.instances.end())
         return failure("not-found", fmt::format("no instance '{}' on this node", id));
-      if (!it->second.actor)
-        return describe_ended(self, it->second, false);
+      if (ended(it->second))
+        return describe_snapshot(self, it->second, false);
       auto promise = self->make_response_promise<std::string>();
       it->second.waiters.push_back(promise);
       return promise;
@@ -385,9 +444,9 @@ caf::behavior admin(self_ptr self, node_options options) {
           target = std::string{*a};
       if (!target.empty()) {
         auto it = st.instances.find(target);
-        if (it == st.instances.end() || !it->second.actor)
+        if (it == st.instances.end() || ended(it->second))
           return failure("not-found", fmt::format("no live instance '{}' on this node", target));
-        self->send(it->second.actor, event_atom::value, std::move(*e));
+        send_to(self, it->second, event_atom::value, std::move(*e));
         return json{{"delivered", 1}}.dump();
       }
       return json{{"delivered", route_event(self, *e)}}.dump();
@@ -404,10 +463,10 @@ caf::behavior admin(self_ptr self, node_options options) {
         return;
       auto& e = it->second;
       e.actor = nullptr;
-      e.final_snapshot = std::move(snap);
+      e.snapshot = std::move(snap);
       if (!e.start_key.empty())
         st.started_by.erase(std::exchange(e.start_key, {}));
-      auto i = ended_instance(e);
+      auto i = snapshotted(e);
       if (!i)
         return;
       e.status = i->status;
@@ -416,36 +475,60 @@ caf::behavior admin(self_ptr self, node_options options) {
       for (auto& w : e.waiters)
         w.deliver(text);
       e.waiters.clear();
-      if (e.parent) {
+      if (!e.parent.empty()) {
         auto r = i->status == instance_status::completed
                    ? invocation_result::success(i->data.dump())
                    : invocation_result::failed(i->error ? i->error->code : "subflow",
                                                fmt::format("subflow {} {}: {}", id,
                                                            to_string(i->status),
                                                            i->error ? i->error->message : ""));
-        self->send(e.parent, child_done_atom::value, e.parent_token, std::move(r));
-        e.parent = nullptr;
+        if (auto p = st.instances.find(e.parent); p != st.instances.end())
+          send_to(self, p->second, child_done_atom::value, e.parent_token, std::move(r));
+        e.parent.clear();
       }
     },
     [self](child_atom, const std::string& id, const std::string& workflow,
            const std::string& version, const std::string& input, std::uint64_t token,
            const std::string& exec_timeout) {
-      auto parent = caf::actor_cast<caf::actor>(self->current_sender());
+      // A sync subflow's id is its parent's, a dot and the action's token.
+      auto parent = id.substr(0, id.rfind('.'));
       std::optional<dsl::workflow_exec_timeout> timeout;
       if (!exec_timeout.empty())
         if (auto t = decode_exec_timeout(exec_timeout))
           timeout = std::move(*t);
       auto started = start_instance(self, id, workflow, version, input, std::move(timeout));
       if (!started) {
-        if (token)
-          self->send(parent, child_done_atom::value, token,
-                     invocation_result::failed(started.error().code, started.error().message));
+        if (auto p = self->state.instances.find(parent); token && p != self->state.instances.end())
+          send_to(self, p->second, child_done_atom::value, token,
+                  invocation_result::failed(started.error().code, started.error().message));
         return;
       }
       if (token) {
         self->state.instances[id].parent = parent;
         self->state.instances[id].parent_token = token;
       }
+    },
+    // Parking: an instance with nothing in flight offers its snapshot; the
+    // admin takes it if the instance has handled all it was sent.
+    [self](idle_atom, const std::string& id, std::uint64_t received, std::string& snap) {
+      auto it = self->state.instances.find(id);
+      if (it == self->state.instances.end())
+        return;
+      auto& e = it->second;
+      if (!e.actor || e.actor.address() != self->current_sender() || e.sent != received)
+        return;  // more is on its way to it; it offers again after that
+      e.snapshot = std::move(snap);
+      self->send(e.actor, park_atom::value);
+      e.actor = nullptr;
+    },
+    [self](arm_atom, const std::string& id, std::uint64_t token, epoch_ms deadline) {
+      auto delay = std::chrono::milliseconds{std::max<epoch_ms>(0, deadline - now_ms())};
+      self->delayed_send(self, delay, timer_atom::value, id, token);
+    },
+    [self](timer_atom, const std::string& id, std::uint64_t token) {
+      auto it = self->state.instances.find(id);
+      if (it != self->state.instances.end() && !ended(it->second))
+        send_to(self, it->second, timer_atom::value, token);
     },
     [self](schedule_atom, const std::string& workflow, std::uint64_t generation) {
       auto& st = self->state;

@@ -22,7 +22,7 @@ expected<std::string> read_text(const std::filesystem::path& file, std::size_t m
   if (ec)
     return fail("io", fmt::format("cannot read '{}': {}", file.string(), ec.message()));
   if (size > max_bytes)
-    return fail("io", fmt::format("'{}' is {} bytes; definitions are limited to {} bytes",
+    return fail("io", fmt::format("'{}' is {} bytes; the limit here is {} bytes",
                                   file.string(), size, max_bytes));
   std::ifstream in{file, std::ios::binary};
   if (!in)

@@ -34,7 +34,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <map>
 #include <optional>
 #include <string>
@@ -204,7 +204,7 @@ private:
   instance& i_;
   effects& fx_;
   jq::value workflow_;  // $WORKFLOW
-  std::deque<step> steps_;
+  std::vector<step> steps_;  // FIFO, drained by index
   std::uint64_t transitions_ = 0;
 };
 

@@ -18,6 +18,17 @@
 //  4. An instance that ends hands its final snapshot to the admin and
 //     quits; `get` and `history` of an ended instance read that snapshot.
 //
+// Parking: an instance waiting with nothing in flight (no supervisor; it
+// waits for events, timers or a subflow) lives as its snapshot, not as an
+// actor. Everything reaches an instance from or through the admin (timers
+// too: the instance asks the admin to arm them), and the admin counts what
+// it sends to each instance actor. After each message, an idle instance
+// offers (idle_atom, id, messages handled, snapshot); the admin takes it
+// only if the counts agree — nothing is on its way to the actor, so the
+// snapshot is the whole truth — then sends park_atom, and the actor quits.
+// The next message for the instance wakes it: a new actor from the
+// snapshot. `get` and `history` read a parked snapshot without waking it.
+//
 // Admin protocol (every argument and answer a std::string):
 //   (deploy_atom, path, text)                -> {"workflows": [{id, version}]}
 //                 the client reads the file: `path` names the definition and
@@ -74,6 +85,9 @@ using child_atom = caf::atom_constant<caf::atom("child")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;
 using produced_atom = caf::atom_constant<caf::atom("produced")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using park_atom = caf::atom_constant<caf::atom("park")>;
 
 /// A deployed workflow version: its plan, its function bindings, the
 /// schema its input must satisfy and when it starts by itself.
