@@ -13,6 +13,11 @@
 
 namespace meshflow::actors {
 
+bool is_final(instance_status s) {
+  return s == instance_status::completed || s == instance_status::faulted ||
+         s == instance_status::terminated;
+}
+
 epoch_ms now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())

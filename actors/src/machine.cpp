@@ -96,10 +96,7 @@ struct machine::location {
 machine::machine(const dsl::plan& p, instance& i, effects& fx)
   : plan_(p), w_(*p.definition), i_(i), fx_(fx), workflow_(workflow_value(i)) {}
 
-bool machine::ended() const {
-  return i_.status == instance_status::completed || i_.status == instance_status::faulted ||
-         i_.status == instance_status::terminated;
-}
+bool machine::ended() const { return is_final(i_.status); }
 
 // --- commands ---------------------------------------------------------------
 

@@ -172,10 +172,7 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
   return {};
 }
 
-bool ended(const admin_state::instance_entry& e) {
-  return e.status == instance_status::completed || e.status == instance_status::faulted ||
-         e.status == instance_status::terminated;
-}
+bool ended(const admin_state::instance_entry& e) { return is_final(e.status); }
 
 /// The actor of a live instance, woken from its snapshot if it is parked;
 /// none once it ended (or if its snapshot cannot be read).

@@ -37,6 +37,8 @@ epoch_ms now_ms();
 enum class instance_status { running, paused, completed, faulted, terminated };
 
 std::string_view to_string(instance_status s);
+/// COMPLETED, FAULTED or TERMINATED: the instance has ended.
+bool is_final(instance_status s);
 std::optional<instance_status> parse_status(std::string_view text);
 
 /// What an action in flight waits for.
