@@ -137,6 +137,8 @@ std::string snapshot(const instance& i) {
   m.set_exec_timer_token(i.exec_timer_token);
   m.set_exec_deadline(i.exec_deadline);
   m.set_timed_out(i.timed_out);
+  m.set_running_before(i.running_before);
+  m.set_transitions(i.transitions);
   if (i.exec_timeout)
     to_proto(*i.exec_timeout, *m.mutable_exec_timeout());
   for (const auto& [name, value] : i.correlation) {
@@ -215,7 +217,7 @@ expected<instance> restore(std::string_view bytes) {
     auto& c = i.current.emplace();
     c.state = s.state();
     c.token = s.token();
-    c.phase = read.enumerated(s.phase(), state_phase::callback_event, "state phase");
+    c.phase = read.enumerated(s.phase(), state_phase::entering, "state phase");
     c.input = read.json(s.input(), "current.input");
     c.data = read.json(s.data(), "current.data");
     c.timer_token = s.timer_token();
@@ -265,6 +267,8 @@ expected<instance> restore(std::string_view bytes) {
   i.exec_timer_token = m.exec_timer_token();
   i.exec_deadline = m.exec_deadline();
   i.timed_out = m.timed_out();
+  i.running_before = m.running_before();
+  i.transitions = m.transitions();
   if (m.has_exec_timeout())
     i.exec_timeout = from_proto(m.exec_timeout());
   for (const auto& c : m.correlation())

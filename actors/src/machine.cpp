@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "meshflow/actors/correlation.hpp"
 #include "meshflow/dsl/data.hpp"
 #include "meshflow/dsl/data_flow.hpp"
 #include "meshflow/dsl/expression.hpp"
@@ -87,16 +88,50 @@ jq::value workflow_value(const instance& i) {
 
 } // namespace
 
+jq::value current_data(const dsl::plan& p, const instance& i) {
+  if (!i.current)
+    return i.data;
+  const auto& cur = *i.current;
+  if (cur.state >= p.definition->states.size())
+    return cur.data;
+  switch (p.definition->states[cur.state].type()) {
+    case dsl::state_type::parallel: {
+      auto data = cur.data;
+      for (const auto& r : cur.results)
+        if (r)
+          data = dsl::merge(data, *r);
+      return data;
+    }
+    case dsl::state_type::foreach:
+      return cur.data;
+    default:
+      return cur.lists.empty() ? cur.data : cur.lists.front().data;
+  }
+}
+
 struct machine::location {
   enum kind_t { none, workflow_timer, state, state_timer, exec_timer, list, action } kind = none;
   std::size_t list_index = 0;
   std::size_t action_index = 0;
 };
 
-machine::machine(const dsl::plan& p, instance& i, effects& fx)
-  : plan_(p), w_(*p.definition), i_(i), fx_(fx), workflow_(workflow_value(i)) {}
+machine::machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits)
+  : plan_(p), w_(*p.definition), i_(i), fx_(fx), limits_(limits), workflow_(workflow_value(i)) {
+  reindex();
+}
 
 bool machine::ended() const { return is_final(i_.status); }
+
+bool machine::busy() const {
+  return !ended() && i_.current && i_.current->phase == state_phase::entering;
+}
+
+void machine::proceed() {
+  if (!busy())
+    return;
+  queue(i_.current->token, step_kind::enter);
+  drain();
+}
 
 // --- commands ---------------------------------------------------------------
 
@@ -146,13 +181,14 @@ void machine::event(const transport::cloud_event& e) {
     return;
   if (!offer(e)) {
     bool wanted = std::any_of(w_.events.begin(), w_.events.end(), [&](const dsl::event_def& d) {
-      return d.kind == dsl::event_kind::consumed && d.type == e.type;
+      return d.kind == dsl::event_kind::consumed && correlate(d, e, i_.correlation);
     });
     if (wanted) {
       i_.kept_events.push_back(e);
       note("event.kept", fmt::format("{} ({})", e.type, e.id));
     } else {
-      note("event.ignored", fmt::format("{} ({}): no consumed event definition has this type",
+      note("event.ignored", fmt::format("{} ({}): no consumed event of this instance has this "
+                                        "type, source and correlation",
                                         e.type, e.id));
     }
   }
@@ -197,6 +233,7 @@ expected<void> machine::retry() {
   i_.current.reset();
   i_.error.reset();
   i_.status = instance_status::running;
+  i_.transitions = 0;  // a fresh budget of states (machine_limits)
   note("status", "RUNNING (operator retry)");
   enter(state, std::move(input));
   drain();
@@ -282,7 +319,10 @@ void machine::queue(std::uint64_t t, step_kind kind, jq::value value, meshflow::
 }
 
 void machine::drain() {
+  entered_this_turn_ = 0;
   for (std::size_t k = 0; k < steps_.size() && !ended(); ++k) {
+    if (steps_[k].kind == step_kind::enter && entered_this_turn_ >= limits_.transitions_per_turn)
+      break;  // yield: the state stays `entering` (busy()); what follows it is stale
     auto s = std::move(steps_[k]);
     apply(s);  // may queue more
   }
@@ -305,15 +345,29 @@ machine::location machine::locate(std::uint64_t t) const {
     return {location::state_timer};
   if (t == cur.exec_timer_token || t == cur.single_timer_token)
     return {location::exec_timer};
-  for (std::size_t li = 0; li < cur.lists.size(); ++li) {
-    const auto& l = cur.lists[li];
-    if (t == l.timer_token)
-      return {location::list, li};
-    for (std::size_t ai = 0; ai < l.running.size(); ++ai)
-      if (t == l.running[ai].token)
-        return {location::action, li, ai};
-  }
+  auto at = where_.find(t);
+  if (at == where_.end() || at->second >= cur.lists.size())
+    return {};
+  std::size_t li = at->second;
+  const auto& l = cur.lists[li];
+  if (t == l.timer_token)
+    return {location::list, li};
+  for (std::size_t ai = 0; ai < l.running.size(); ++ai)
+    if (t == l.running[ai].token)
+      return {location::action, li, ai};
   return {};
+}
+
+void machine::reindex() {
+  where_.clear();
+  if (!i_.current)
+    return;
+  for (std::size_t li = 0; li < i_.current->lists.size(); ++li) {
+    const auto& l = i_.current->lists[li];
+    index(l.timer_token, li);
+    for (const auto& a : l.running)
+      index(a.token, li);
+  }
 }
 
 void machine::apply(step& s) {
@@ -330,21 +384,22 @@ void machine::apply(step& s) {
         state_failed(s.error);
       else if (s.kind == step_kind::skip)
         offer_kept();
+      else if (s.kind == step_kind::enter && i_.current->phase == state_phase::entering)
+        begin_state();
       return;
     case location::state_timer: {
       auto& cur = *i_.current;
       cur.timer_token = 0;
       cur.deadline = 0;
       note("timer.fired", state_def().name);
-      if (cur.phase == state_phase::sleeping) {
-        complete_state();
-      } else if (cur.phase == state_phase::waiting_events &&
-                 state_def().type() == dsl::state_type::switch_) {
+      // eventTimeout is not an error (SEMANTICS.md): a switch takes its
+      // default condition; an event state follows its flow without its
+      // actions; a callback state, whose action ran, follows its flow.
+      if (cur.phase == state_phase::waiting_events &&
+          state_def().type() == dsl::state_type::switch_)
         complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
-      } else {
-        state_failed({"timeout", fmt::format("state '{}': no event within eventTimeout",
-                                             state_def().name)});
-      }
+      else
+        complete_state();
       return;
     }
     case location::exec_timer:
@@ -369,6 +424,12 @@ void machine::apply(step& s) {
         case step_kind::skip:
           note("action.skipped", action_path(l, a));
           complete_action(at.list_index, at.action_index, std::nullopt);
+          return;
+        case step_kind::done:
+          note("action.completed", action_path(l, a));
+          complete_action(at.list_index, at.action_index, std::nullopt);
+          return;
+        case step_kind::enter:
           return;
         case step_kind::failure:
           note("action.failed", fmt::format("{}: {}: {}", action_path(l, a), s.error.code,
@@ -402,15 +463,42 @@ void machine::apply(step& s) {
 // --- states -----------------------------------------------------------------
 
 void machine::enter(std::uint32_t state, jq::value input) {
+  if (i_.transitions >= limits_.max_transitions) {
+    // Kept as the state it was about to enter, so that an operator retry
+    // (with a fresh budget) enters it.
+    i_.current.emplace();
+    i_.current->state = state;
+    i_.current->input = std::move(input);
+    i_.current->phase = state_phase::entering;
+    finish(instance_status::faulted,
+           instance_error{"limit",
+                          fmt::format("the instance entered {} states, the most an instance may "
+                                      "(a node setting); a workflow that loops this long should "
+                                      "end its loop with `end: {{continueAs: ...}}`, which goes "
+                                      "on in a new instance",
+                                      i_.transitions),
+                          w_.states[state].name});
+    return;
+  }
+  ++i_.transitions;
   ++transitions_;
+  ++entered_this_turn_;
+  where_.clear();
   i_.current.emplace();
   auto& cur = *i_.current;
   cur.state = state;
   cur.token = token();
-  cur.input = input;
+  cur.input = std::move(input);
+  cur.phase = state_phase::entering;
+  note("state.entered", w_.states[state].name);
+  queue(cur.token, step_kind::enter);
+}
+
+void machine::begin_state() {
+  auto& cur = *i_.current;
+  cur.phase = state_phase::running_actions;
   const auto& s = state_def();
-  note("state.entered", s.name);
-  auto data = dsl::state_data_in(plan_, state_path(state), input, workflow_);
+  auto data = dsl::state_data_in(plan_, state_path(cur.state), cur.input, workflow_);
   if (!data) {
     queue(cur.token, step_kind::failure, {}, std::move(data.error()));
     return;
@@ -555,16 +643,30 @@ void machine::complete_state(std::optional<flow_ref> chosen) {
 void machine::after_state(std::optional<flow_ref> ref, jq::value data) {
   i_.data = std::move(data);
   if (i_.timed_out) {
+    // workflowExecTimeout reached: the `runBefore` chain runs (each of its
+    // states follows its own flow, produceEvents included) until it ends;
+    // then the instance is terminated (SEMANTICS.md).
     const auto& t = *workflow_timeout();
+    const auto* f = ref && i_.running_before ? resolve(*ref) : nullptr;
+    if (f) {
+      const auto* next = std::get_if<dsl::transition_def>(f);
+      produce_events(next ? next->produce_events : std::get<dsl::end_def>(*f).produce_events,
+                     flow_path(*ref, *f), i_.data);
+      if (next && !ended()) {
+        enter(static_cast<std::uint32_t>(plan_.target(*f).state), i_.data);
+        return;
+      }
+    }
     auto run_before = t.run_before ? plan_.state_index.find(*t.run_before) : plan_.state_index.end();
-    bool ran = ref && run_before != plan_.state_index.end() && ref->state == run_before->second;
-    if (run_before != plan_.state_index.end() && !ran && !i_.compensation) {
+    if (!i_.running_before && run_before != plan_.state_index.end() && !i_.compensation) {
+      i_.running_before = true;
       enter(static_cast<std::uint32_t>(run_before->second), i_.data);
       return;
     }
-    finish(instance_status::terminated,
-           instance_error{"timeout",
-                          fmt::format("workflowExecTimeout {} reached", t.duration.text), ""});
+    if (!ended())
+      finish(instance_status::terminated,
+             instance_error{"timeout",
+                            fmt::format("workflowExecTimeout {} reached", t.duration.text), ""});
     return;
   }
   if (i_.compensation) {
@@ -681,8 +783,8 @@ void machine::state_failed(const meshflow::error& e) {
       auto it = plan_.error_index.find(name);
       if (it == plan_.error_index.end() || !dsl::matches(w_.errors[it->second], e.code))
         continue;
+      auto data = current_data(plan_, i_);
       stop_work();
-      auto data = std::move(i_.current->data);
       i_.current.reset();
       note("error.handled", fmt::format("{} by onErrors[{}] ({})", e.code, k, name));
       after_state(flow_ref{state, flow_site::on_error, k}, std::move(data));
@@ -699,6 +801,7 @@ void machine::stop_work() {
   for (const auto& l : cur.lists)
     cancel_list(l);
   cur.lists.clear();
+  where_.clear();
   cur.timer_token = cur.exec_timer_token = cur.single_timer_token = 0;
   cur.deadline = cur.exec_deadline = cur.single_deadline = 0;
 }
@@ -753,6 +856,7 @@ void machine::start_list(std::uint32_t slot, jq::value data) {
   l.slot = slot;
   l.data = std::move(data);
   l.timer_token = token();
+  index(l.timer_token, cur.lists.size() - 1);
   const auto& s = state_def();
   if (const auto* p = std::get_if<dsl::parallel_state>(&s.properties)) {
     const auto& b = p->branches[slot];
@@ -780,6 +884,7 @@ void machine::fill_list(std::size_t li) {
     auto& a = l.running.emplace_back();
     a.action = l.next++;
     a.token = token();
+    index(a.token, li);
     schedule_action(li, l.running.size() - 1);
   }
 }
@@ -795,7 +900,7 @@ void machine::schedule_action(std::size_t li, std::size_t ai) {
   if (def.condition) {
     auto path = action_path(l, a) + ".condition";
     auto id = plan_.expression(path);
-    auto r = id ? plan_.expressions->evaluate(*id, l.data, workflow_)
+    auto r = id ? plan_.expressions->evaluate(*id, list_data(li), workflow_)
                 : expected<jq::value>{jq::value{jv_true()}};
     if (!r) {
       queue(a.token, step_kind::failure, {},
@@ -821,7 +926,7 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
   const auto& def = action_def(l, a);
   auto path = action_path(l, a);
   auto failed = [&](meshflow::error e) { queue(a.token, step_kind::failure, {}, std::move(e)); };
-  auto input = dsl::action_input(plan_, path, l.data, workflow_);
+  auto input = dsl::action_input(plan_, path, list_data(li), workflow_);
   if (!input)
     return failed(std::move(input.error()));
 
@@ -862,8 +967,8 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
       return failed(std::move(event.error()));
     event->extensions["workflowinstanceid"] = i_.id;
     produce(std::move(*event));
-    if (!e->result_event_ref) {
-      queue(a.token, step_kind::result, jq::value{jv_object()});
+    if (!e->result_event_ref) {  // fire-and-forget: no result to merge
+      queue(a.token, step_kind::done);
       return;
     }
     a.wait = action_wait::result_event;
@@ -885,8 +990,9 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
   }
   i_.children.push_back(
     {*child, sub.on_parent_complete == dsl::on_parent_complete::terminate});
+  // An async subflow produces no result; its actionDataFilter is ignored.
   a.wait = action_wait::function;
-  queue(a.token, step_kind::result, jq::value{jv_object()});
+  queue(a.token, step_kind::done);
 }
 
 void machine::action_result(std::size_t li, std::size_t ai, jq::value result) {
@@ -907,21 +1013,32 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
   auto& a = l.running[ai];
   const auto& def = action_def(l, a);
   auto path = action_path(l, a);
+  auto size = actions_of(state_def(), l.slot).size();
   if (result) {
     auto selected = dsl::action_results(plan_, path, *result, workflow_);
-    auto merged = selected ? dsl::merge_selected_result(plan_, def, path, l.data, *selected,
-                                                        workflow_)
-                           : expected<jq::value>{tl::unexpect, selected.error()};
-    if (!merged) {
-      state_failed(merged.error());
+    if (!selected) {
+      state_failed(selected.error());
       return;
     }
-    l.data = std::move(*merged);
+    // The last action of a foreach iteration yields the iteration's result,
+    // whatever JSON it is; it is not merged into the iteration's data
+    // (SEMANTICS.md, "Data"). Every other result is merged.
+    bool iteration_result =
+      state_def().type() == dsl::state_type::foreach && a.action + 1 == size;
+    if (!iteration_result) {
+      auto merged =
+        dsl::merge_selected_result(plan_, def, path, list_data(li), *selected, workflow_);
+      if (!merged) {
+        state_failed(merged.error());
+        return;
+      }
+      set_list_data(li, std::move(*merged));
+    }
     l.last_result = std::move(*selected);
     note("action.completed", path);
   }
+  where_.erase(a.token);
   l.running.erase(l.running.begin() + static_cast<std::ptrdiff_t>(ai));
-  auto size = actions_of(state_def(), l.slot).size();
   fill_list(li);
   if (l.running.empty() && l.next >= size)
     list_done(li);
@@ -929,8 +1046,7 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
 
 void machine::list_done(std::size_t li) {
   auto& cur = *i_.current;
-  auto l = std::move(cur.lists[li]);
-  cur.lists.erase(cur.lists.begin() + static_cast<std::ptrdiff_t>(li));
+  auto l = take_list(li);
   const auto& s = state_def();
   switch (s.type()) {
     case dsl::state_type::operation:
@@ -967,9 +1083,9 @@ void machine::list_done(std::size_t li) {
       for (const auto& other : cur.lists)
         cancel_list(other);
       cur.lists.clear();
-      for (const auto& r : cur.results)
-        if (r)
-          cur.data = dsl::merge(cur.data, *r);
+      where_.clear();
+      cur.data = current_data(plan_, i_);
+      cur.results.clear();  // merged now
       complete_state();
       return;
     }
@@ -1003,32 +1119,67 @@ void machine::start_iterations() {
   auto param = iteration_param(f);
   while (cur.lists.size() < limit && cur.next_item < cur.results.size()) {
     auto n = cur.next_item++;
-    jq::value item{jv_array_get(cur.items.copy(), static_cast<int>(n))};
-    jq::value data{jv_object_set(cur.data.copy(), jv_string(param.c_str()), item.copy())};
-    start_list(n, std::move(data));
+    // What the iteration has of its own (list_data puts the state data
+    // under it).
+    jq::value own{jv_object_set(jv_object(), jv_string(param.c_str()),
+                                jv_array_get(cur.items.copy(), static_cast<int>(n)))};
+    start_list(n, std::move(own));
   }
+}
+
+jq::value machine::list_data(std::size_t li) const {
+  const auto& cur = *i_.current;
+  const auto& own = cur.lists[li].data;
+  if (state_def().type() != dsl::state_type::foreach)
+    return own;
+  jv data = cur.data.is_object() ? cur.data.copy() : jv_object();
+  jv_object_foreach(own.get(), key, value) data = jv_object_set(data, key, value);
+  return jq::value{data};
+}
+
+void machine::set_list_data(std::size_t li, jq::value data) {
+  auto& cur = *i_.current;
+  auto& own = cur.lists[li].data;
+  if (state_def().type() != dsl::state_type::foreach || !data.is_object()) {
+    own = std::move(data);
+    return;
+  }
+  // Keep only what differs from the state data: the iteration's parameter
+  // and what its actions merged (unchanged members are the same jq values).
+  jv changed = jv_object();
+  jv_object_foreach(data.get(), key, value) {
+    jv was = cur.data.is_object() ? jv_object_get(cur.data.copy(), jv_copy(key)) : jv_invalid();
+    bool same = jv_is_valid(was) ? jv_identical(was, jv_copy(value)) : (jv_free(was), false);
+    if (same) {
+      jv_free(key);
+      jv_free(value);
+    } else {
+      changed = jv_object_set(changed, key, value);
+    }
+  }
+  own = jq::value{changed};
+}
+
+action_list_run machine::take_list(std::size_t li) {
+  auto& lists = i_.current->lists;
+  where_.erase(lists[li].timer_token);
+  for (const auto& a : lists[li].running)
+    where_.erase(a.token);
+  auto l = std::move(lists[li]);
+  if (li + 1 != lists.size()) {
+    lists[li] = std::move(lists.back());
+    index(lists[li].timer_token, li);
+    for (const auto& a : lists[li].running)
+      index(a.token, li);
+  }
+  lists.pop_back();
+  return l;
 }
 
 // --- events -----------------------------------------------------------------
 
 bool machine::matches(std::size_t d, const transport::cloud_event& e) const {
-  const auto& def = w_.events[d];
-  if (def.type != e.type || (def.source && *def.source != e.source))
-    return false;
-  for (const auto& c : def.correlation) {
-    auto v = e.attribute(c.context_attribute_name);
-    if (!v)
-      return false;
-    if (c.context_attribute_value) {
-      if (*v != *c.context_attribute_value)
-        return false;
-      continue;
-    }
-    for (const auto& [name, recorded] : i_.correlation)
-      if (name == c.context_attribute_name && recorded != *v)
-        return false;
-  }
-  return true;
+  return correlate(w_.events[d], e, i_.correlation).has_value();
 }
 
 void machine::record_correlation(std::size_t d, const transport::cloud_event& e) {

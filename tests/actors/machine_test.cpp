@@ -64,12 +64,12 @@ using function_answer = std::function<expected<json>(const json& arguments)>;
 /// One instance under test.
 class harness {
 public:
-  harness(const std::string& yaml, bool restore_each_step)
-    : plan_(plan_of(yaml)), restore_(restore_each_step) {
+  harness(const std::string& yaml, bool restore_each_step, machine_limits limits = {})
+    : plan_(plan_of(yaml)), restore_(restore_each_step), limits_(limits) {
     fx_.w = plan_->definition.get();
     value_.id = "i-1";
     value_.workflow_id = plan_->definition->identity();
-    machine_ = std::make_unique<machine>(*plan_, value_, fx_);
+    machine_ = std::make_unique<machine>(*plan_, value_, fx_, limits_);
   }
 
   std::map<std::string, function_answer> functions;
@@ -114,11 +114,18 @@ public:
     settle();
   }
 
-  /// Answers every pending call whose function the test defined.
+  /// Lets a machine that yielded run on (as the instance actor does when
+  /// the instance's turn comes again), then answers every pending call
+  /// whose function the test defined.
   void settle() {
     step_boundary();
     for (bool progress = true; progress;) {
       progress = false;
+      while (machine_->busy()) {
+        ++turns_;
+        machine_->proceed();
+        step_boundary();
+      }
       for (std::size_t k = 0; k < fx_.calls.size(); ++k) {
         auto [token, name] = fx_.calls[k];
         auto f = functions.find(name);
@@ -136,6 +143,8 @@ public:
   }
 
   instance_status status() const { return value_.status; }
+  /// How often the machine yielded and was let go on.
+  int turns() const { return turns_; }
   json output() const { return value_.data.to_json(); }
   const instance& value() const { return value_; }
   test_effects& fx() { return fx_; }
@@ -162,13 +171,15 @@ private:
     EXPECT_EQ(snapshot(value_), bytes);
     fx_.timers.clear();
     fx_.calls.clear();
-    machine_ = std::make_unique<machine>(*plan_, value_, fx_);
+    machine_ = std::make_unique<machine>(*plan_, value_, fx_, limits_);
     auto fits = machine_->rearm();
     ASSERT_TRUE(fits) << fits.error().message;
   }
 
   std::shared_ptr<const dsl::plan> plan_;
   bool restore_;
+  machine_limits limits_;
+  int turns_ = 0;
   instance value_;
   test_effects fx_;
   std::unique_ptr<machine> machine_;
@@ -177,7 +188,9 @@ private:
 
 class machine_test : public ::testing::TestWithParam<bool> {
 protected:
-  harness make(const std::string& yaml) { return harness{yaml, GetParam()}; }
+  harness make(const std::string& yaml, machine_limits limits = {}) {
+    return harness{yaml, GetParam(), limits};
+  }
 };
 
 INSTANTIATE_TEST_SUITE_P(, machine_test, ::testing::Values(false, true),
@@ -375,23 +388,50 @@ states:
   EXPECT_EQ(h.output(), json::parse(R"({"amount": 3})"));
 }
 
-TEST_P(machine_test, event_timeout_of_an_event_state_is_error_timeout) {
+TEST_P(machine_test, event_timeout_is_no_error_the_state_follows_its_flow_without_actions) {
   auto h = make(head + events + R"(
+functions:
+  - {name: ship, type: custom, operation: ship}
 errors: [{name: Late, code: timeout}]
-start: Wait
+start: Begin
 states:
+  - {name: Begin, type: inject, data: {begun: true}, transition: Wait}
   - name: Wait
     type: event
     timeouts: {eventTimeout: PT5S}
-    onEvents: [{eventRefs: [Paid]}]
+    onEvents: [{eventRefs: [Paid], actions: [{functionRef: ship}]}]
     onErrors: [{errorRef: Late, transition: Gave Up}]
-    end: true
+    transition: After
+  - {name: After, type: inject, data: {after: true}, end: true}
   - {name: Gave Up, type: inject, data: {late: true}, end: true}
 )");
   h.start("{}");
   h.advance(5000);
   EXPECT_EQ(h.status(), instance_status::completed);
-  EXPECT_EQ(h.output(), json::parse(R"({"late": true})"));
+  EXPECT_EQ(h.output(), json::parse(R"({"begun": true, "after": true})"));
+  EXPECT_TRUE(h.fx().calls.empty()) << "the state's actions ran";
+}
+
+TEST_P(machine_test, event_timeout_of_a_callback_keeps_its_action_result) {
+  auto h = make(head + events + R"(
+functions:
+  - {name: ask, type: custom, operation: ask}
+start: Approve
+states:
+  - name: Approve
+    type: callback
+    action: {functionRef: ask}
+    eventRef: Reply
+    timeouts: {eventTimeout: PT1M}
+    transition: Done
+  - {name: Done, type: inject, data: {done: true}, end: true}
+)");
+  h.functions["ask"] = returns({{"asked", true}});
+  h.start("{}");
+  EXPECT_EQ(h.status(), instance_status::running);
+  h.advance(60'000);
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"asked": true, "done": true})"));
 }
 
 TEST_P(machine_test, switch_on_events_and_its_timeout) {
@@ -788,6 +828,7 @@ states:
     type: operation
     actions:
       - subFlowRef: {workflowId: child, invoke: async}
+        actionDataFilter: {toStateData: '${ .async }'}
       - subFlowRef: child
         actionDataFilter: {toStateData: '${ .child }'}
     end: true
@@ -799,6 +840,246 @@ states:
   h.run().function_done(h.fx().children[1].token, jq::value::from_json({{"y", 2}}));
   EXPECT_EQ(h.status(), instance_status::completed);
   EXPECT_EQ(h.output(), json::parse(R"({"x": 1, "child": {"y": 2}})"));
+}
+
+
+const std::string counter = head + R"(
+start: Count
+states:
+  - name: Count
+    type: switch
+    dataConditions:
+      - condition: '${ .n < .limit }'
+        transition: Inc
+    defaultCondition: {end: true}
+  - name: Inc
+    type: inject
+    data: {}
+    stateDataFilter: {output: '${ .n += 1 }'}
+    transition: Count
+)";
+
+TEST_P(machine_test, a_long_loop_completes_yielding_between_turns) {
+  auto h = make(counter);
+  h.start(R"({"n": 0, "limit": 5000})");
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"n": 5000, "limit": 5000})"));
+  // 10,001 states entered, 1,000 a turn: the machine let others run.
+  EXPECT_EQ(h.turns(), 10);
+  EXPECT_EQ(h.value().transitions, 10'001u);
+}
+
+TEST_P(machine_test, an_endless_loop_faults_with_limit_and_suggests_continue_as) {
+  machine_limits limits;
+  limits.max_transitions = 2'500;
+  limits.transitions_per_turn = 300;
+  auto h = make(counter, limits);
+  h.start(R"({"n": 0, "limit": 1000000000})");
+  ASSERT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "limit");
+  EXPECT_NE(h.value().error->message.find("2500 states"), std::string::npos)
+    << h.value().error->message;
+  EXPECT_NE(h.value().error->message.find("continueAs"), std::string::npos);
+  EXPECT_EQ(h.value().error->state, "Count");
+  EXPECT_EQ(h.value().transitions, 2'500u);
+  // An operator retry gets a fresh budget and runs on from there.
+  ASSERT_TRUE(h.run().retry());
+  h.settle();
+  EXPECT_EQ(h.value().error->code, "limit");
+  EXPECT_EQ(h.value().transitions, 2'500u);
+}
+
+TEST_P(machine_test, foreach_iterations_may_yield_any_json_as_their_result) {
+  for (const char* mode : {"batchSize: 1", "batchSize: 2", "", "mode: sequential"}) {
+    auto h = make(head + fmt::format(R"(
+functions:
+  - {{name: square, type: expression, operation: '.n * .n'}}
+start: Each
+states:
+  - name: Each
+    type: foreach
+    inputCollection: '${{ .numbers }}'
+    iterationParam: n
+    outputCollection: '${{ .squares }}'
+    {}
+    actions:
+      - functionRef: square
+    end: true
+)",
+                                     mode));
+    h.start(R"({"numbers": [3, 1, 4]})");
+    EXPECT_EQ(h.status(), instance_status::completed) << mode;
+    EXPECT_EQ(h.output(), json::parse(R"({"numbers": [3, 1, 4], "squares": [9, 1, 16]})"))
+      << mode;
+  }
+}
+
+TEST_P(machine_test, foreach_a_non_object_result_before_the_last_action_is_error_merge) {
+  auto h = make(head + R"(
+functions:
+  - {name: square, type: expression, operation: '.n * .n'}
+start: Each
+states:
+  - name: Each
+    type: foreach
+    inputCollection: '${ .numbers }'
+    iterationParam: n
+    outputCollection: '${ .squares }'
+    actions:
+      - functionRef: square
+      - functionRef: square
+    end: true
+)");
+  h.start(R"({"numbers": [3]})");
+  EXPECT_EQ(h.status(), instance_status::faulted);
+  EXPECT_EQ(h.value().error->code, "merge");
+}
+
+// Straight only: restored at every step, each of the 1,000 answers would
+// re-issue the 999 calls still in flight.
+TEST(machine, foreach_in_flight_costs_each_iteration_its_own_size) {
+  harness h{head + R"(
+functions:
+  - {name: square, type: custom, operation: square}
+start: Each
+states:
+  - name: Each
+    type: foreach
+    inputCollection: '${ .numbers }'
+    iterationParam: n
+    outputCollection: '${ .squares }'
+    actions:
+      - functionRef: {refName: square, arguments: {n: '${ .n }'}}
+    end: true
+)",
+            false};
+  json input{{"numbers", json::array()}, {"pad", std::string(2000, 'x')}};
+  for (int k = 0; k < 1000; ++k)
+    input["numbers"].push_back(k);
+  h.start(input.dump().c_str());
+  ASSERT_EQ(h.fx().calls.size(), 1000u);  // every iteration in flight
+  // Each iteration's data would be a full copy of the ~6 KB state data:
+  // 6 MB. Each holds only its own `n`.
+  EXPECT_LT(snapshot(h.value()).size(), 400'000u);
+  h.functions["square"] = [](const json& a) -> expected<json> {
+    return a["n"].get<int>() * a["n"].get<int>();
+  };
+  h.settle();
+  ASSERT_EQ(h.status(), instance_status::completed);
+  auto out = h.output();
+  EXPECT_EQ(out["squares"].size(), 1000u);
+  EXPECT_EQ(out["squares"][999], 999 * 999);
+  EXPECT_EQ(out["pad"], input["pad"]);
+}
+
+const std::string partly_done = head + R"(
+functions:
+  - {name: ok, type: custom, operation: ok}
+  - {name: bad, type: custom, operation: bad}
+errors: [{name: Down, code: '503'}]
+start: Work
+states:
+)";
+
+const char* handled_tail = R"(
+    onErrors: [{errorRef: Down, transition: Handled}]
+    end: true
+  - {name: Handled, type: inject, data: {handled: true}, end: true}
+)";
+
+TEST_P(machine_test, an_error_handled_by_on_errors_keeps_the_results_before_it) {
+  auto answer = [](harness& h) {
+    h.functions["ok"] = returns({{"y", 2}});
+    h.functions["bad"] = [](const json&) -> expected<json> { return fail("503", "down"); };
+    h.settle();
+  };
+  for (const char* mode : {"sequential", "parallel"}) {
+    auto h = make(partly_done + fmt::format(R"(
+  - name: Work
+    type: operation
+    actionMode: {}
+    actions: [{{functionRef: ok}}, {{functionRef: bad}}])",
+                                            mode) + handled_tail);
+    h.start(R"({"x": 1})");
+    answer(h);
+    EXPECT_EQ(h.status(), instance_status::completed) << mode;
+    EXPECT_EQ(h.output(), json::parse(R"({"x": 1, "y": 2, "handled": true})")) << mode;
+  }
+  // A parallel state: the branches that completed before the error count.
+  auto p = make(partly_done + R"(
+  - name: Work
+    type: parallel
+    branches:
+      - {name: good, actions: [{functionRef: ok}]}
+      - {name: failing, actions: [{functionRef: bad}]})" + handled_tail);
+  p.start(R"({"x": 1})");
+  answer(p);
+  EXPECT_EQ(p.output(), json::parse(R"({"x": 1, "y": 2, "handled": true})"));
+  // A foreach: iterations work on copies; the state data is as it was.
+  auto f = make(partly_done + R"(
+  - name: Work
+    type: foreach
+    inputCollection: '${ .items }'
+    outputCollection: '${ .out }'
+    mode: sequential
+    actions: [{functionRef: ok}, {functionRef: bad}])" + handled_tail);
+  f.start(R"({"items": [1, 2]})");
+  answer(f);
+  EXPECT_EQ(f.output(), json::parse(R"({"items": [1, 2], "handled": true})"));
+}
+
+TEST_P(machine_test, the_run_before_chain_follows_its_flows_then_terminates) {
+  auto h = make(head + events + R"(
+timeouts:
+  workflowExecTimeout: {duration: PT1M, runBefore: Cleanup}
+start: Nap
+states:
+  - {name: Nap, type: sleep, duration: PT1H, end: true}
+  - {name: Cleanup, type: inject, data: {cleaned: true}, transition: Notify}
+  - name: Notify
+    type: inject
+    data: {notified: true}
+    end: {produceEvents: [{eventRef: Request}]}
+)");
+  h.start("{}");
+  h.advance(60'000);
+  EXPECT_EQ(h.status(), instance_status::terminated);
+  EXPECT_EQ(h.value().error->code, "timeout");
+  EXPECT_EQ(h.output(), json::parse(R"({"cleaned": true, "notified": true})"));
+  ASSERT_EQ(h.fx().produced.size(), 1u);
+  EXPECT_EQ(h.fx().produced[0].type, "request");
+}
+
+TEST_P(machine_test, only_events_that_correlate_are_kept) {
+  auto h = make(head + R"(
+functions:
+  - {name: work, type: custom, operation: work}
+events:
+  - name: Order
+    type: order
+    source: test
+    correlation: [{contextAttributeName: orderid}]
+start: First
+states:
+  - {name: First, type: event, onEvents: [{eventRefs: [Order]}], transition: Busy}
+  - {name: Busy, type: operation, actions: [{functionRef: work}], transition: Second}
+  - name: Second
+    type: event
+    onEvents: [{eventRefs: [Order], eventDataFilter: {toStateData: '${ .second }'}}]
+    end: true
+)");
+  h.start("{}");
+  h.event("order", R"({"n": 1})", {{"orderid", "7"}});
+  for (int k = 0; k < 5; ++k)
+    h.event("order", R"({"n": 99})", {{"orderid", "8"}});
+  EXPECT_TRUE(h.value().kept_events.empty()) << "events of another order were kept";
+  EXPECT_EQ(h.history("event.ignored").size(), 5u);
+  h.event("order", R"({"n": 2})", {{"orderid", "7"}});
+  EXPECT_EQ(h.value().kept_events.size(), 1u);
+  h.functions["work"] = returns(json::object());
+  h.settle();
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"n": 1, "second": {"n": 2}})"));
 }
 
 TEST(snapshot, that_does_not_fit_the_definition_is_refused_before_anything_runs) {

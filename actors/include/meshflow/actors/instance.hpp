@@ -83,6 +83,7 @@ enum class state_phase : std::uint8_t {
   running_actions,
   sleeping,
   callback_event,  // callback state: the action ran, waiting for the event
+  entering,        // entered, not yet run: the machine yielded (machine::proceed)
 };
 
 /// The active state of an instance.
@@ -104,6 +105,9 @@ struct state_run {
   std::vector<std::string> arrived;
   /// Foreach: the input collection, the next element to start and the
   /// iteration results by element; parallel: the branch results by branch.
+  /// A foreach iteration's `data` holds only what differs from the state
+  /// data (its `iterationParam` and what its actions merged), so that an
+  /// iteration costs its own size, not the state data's.
   jq::value items;
   std::uint32_t next_item = 0;
   std::vector<std::optional<jq::value>> results;
@@ -163,6 +167,8 @@ struct instance {
   std::uint64_t exec_timer_token = 0;
   epoch_ms exec_deadline = 0;
   bool timed_out = false;
+  /// Once the timeout was reached: the `runBefore` chain is running.
+  bool running_before = false;
   /// The workflowExecTimeout of the `continueAs` that started this
   /// instance; it replaces the definition's.
   std::optional<dsl::workflow_exec_timeout> exec_timeout;
@@ -172,6 +178,8 @@ struct instance {
   std::vector<transport::cloud_event> kept_events;
   std::vector<child_instance> children;
   std::uint64_t next_token = 1;
+  /// States entered so far (bounded by machine_limits::max_transitions).
+  std::uint64_t transitions = 0;
   std::uint64_t events_produced = 0;
   std::vector<history_entry> history;
 };

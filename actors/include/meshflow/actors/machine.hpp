@@ -28,6 +28,20 @@
 //     condition, an expression function, a fire-and-forget event, an error)
 //     is queued as a further step rather than handled in place, so that no
 //     loop over branches or actions ever sees the state change under it.
+//  5. Entering a state is a step too: a transition queues it, so that the
+//     stack never grows with the number of transitions (a loop of inject
+//     and switch states runs in constant stack). After
+//     `transitions_per_turn` states in one command, `drain` stops before
+//     the next state runs: the instance is `busy()` (its state's phase is
+//     `entering`, which the snapshot keeps) and its owner calls `proceed()`
+//     when the instance's turn comes again, so that a loop that never waits
+//     does not starve the other instances. After `max_transitions` states
+//     in all, the instance faults with code `limit` (the bound Temporal and
+//     Step Functions put on a history; `continueAs` starts afresh).
+//
+// Tokens are found through an index (token -> the list that holds it), so
+// that a foreach with 100,000 iterations in flight costs the same per step
+// as one with ten.
 //
 // The rules applied are the specification's with the readings of
 // SEMANTICS.md; docs/semantics.md lists them for users.
@@ -38,6 +52,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "meshflow/actors/instance.hpp"
 #include "meshflow/dsl/plan.hpp"
@@ -92,10 +107,27 @@ public:
   virtual expected<std::string> continue_as(continuation next) = 0;
 };
 
+/// Bounds on one instance (node settings, docs/node.md).
+struct machine_limits {
+  /// States an instance may enter in all; beyond, it faults with `limit`.
+  std::uint64_t max_transitions = 50'000;
+  /// States entered in one command before the machine yields (busy()).
+  std::uint32_t transitions_per_turn = 1'000;
+};
+
+/// The instance's data as it stands (what `get` shows, and what an
+/// `onErrors` target receives): between states, the workflow data; in an
+/// operation, event or callback state, the running action list's data (the
+/// results merged so far); in a parallel state, the state data with the
+/// branches completed so far merged in definition order; in a foreach, the
+/// state data (iterations work on copies; only `outputCollection`, written
+/// when the state completes, changes it).
+jq::value current_data(const dsl::plan& p, const instance& i);
+
 class machine {
 public:
   /// `p` and `fx` must outlive the machine; `i` is the instance it changes.
-  machine(const dsl::plan& p, instance& i, effects& fx);
+  machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits = {});
 
   /// Starts the instance with `input` (a JSON object), at the start state.
   void start(jq::value input);
@@ -120,8 +152,15 @@ public:
   /// names states and actions by index; one from another definition could
   /// point past them), then arms its timers again and re-issues the
   /// invocations that were in flight (REST calls are at-least-once). On a
-  /// misfit (error `snapshot`) nothing has changed.
+  /// misfit (error `snapshot`) nothing has changed. A snapshot taken while
+  /// the machine had yielded is `busy()` after it: `proceed()` runs on.
   expected<void> rearm();
+
+  /// Whether the instance has entered a state it has not run yet because
+  /// the machine yielded: call `proceed()` when its turn comes.
+  bool busy() const;
+  /// Runs on from where the machine yielded.
+  void proceed();
 
   /// Whether the instance reached a final status.
   bool ended() const;
@@ -131,7 +170,9 @@ public:
 private:
   expected<void> fits() const;
 
-  enum class step_kind : std::uint8_t { result, failure, timer, skip };
+  /// result: an action's result; done: an action completed without one (an
+  /// async subflow, a fire-and-forget event); enter: run the state entered.
+  enum class step_kind : std::uint8_t { result, done, failure, timer, skip, enter };
   struct step {
     std::uint64_t token;
     step_kind kind;
@@ -148,6 +189,7 @@ private:
 
   // states
   void enter(std::uint32_t state, jq::value input);
+  void begin_state();
   void run_state();
   void complete_state(std::optional<flow_ref> chosen = std::nullopt);
   void after_state(std::optional<flow_ref> ref, jq::value data);
@@ -163,6 +205,14 @@ private:
 
   // action lists and actions
   void start_list(std::uint32_t slot, jq::value data);
+  /// List `li`'s data: a foreach iteration's is the state data with what
+  /// the iteration changed on top (action_list_run::data holds only that).
+  jq::value list_data(std::size_t li) const;
+  void set_list_data(std::size_t li, jq::value data);
+  /// Removes list `li` and returns it (the last list takes its place).
+  action_list_run take_list(std::size_t li);
+  void index(std::uint64_t token, std::size_t li) { where_[token] = static_cast<std::uint32_t>(li); }
+  void reindex();
   void fill_list(std::size_t li);
   void schedule_action(std::size_t li, std::size_t ai);
   void invoke_action(std::size_t li, std::size_t ai);
@@ -203,9 +253,13 @@ private:
   const dsl::workflow& w_;
   instance& i_;
   effects& fx_;
+  machine_limits limits_;
   jq::value workflow_;  // $WORKFLOW
   std::vector<step> steps_;  // FIFO, drained by index
   std::uint64_t transitions_ = 0;
+  std::uint32_t entered_this_turn_ = 0;
+  /// Action and list tokens of the active state -> the index of their list.
+  std::unordered_map<std::uint64_t, std::uint32_t> where_;
 };
 
 } // namespace meshflow::actors
