@@ -5,6 +5,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "meshflow/actors/fault_injection.hpp"
 #include "meshflow/dsl/retry.hpp"
 #include "meshflow/transport/json_format.hpp"
 
@@ -68,7 +69,7 @@ public:
     auto id = fmt::format("{}.{}", self_->state.value.id, request.token);
     self_->send(self_->state.admin, child_atom::value, id, request.workflow_id,
                 request.version.value_or(""), request.input.dump(),
-                request.wait ? request.token : std::uint64_t{0}, std::string{});
+                request.wait ? request.token : std::uint64_t{0});
     return id;
   }
 
@@ -79,8 +80,8 @@ public:
 
   expected<std::string> continue_as(continuation next) override {
     auto id = fmt::format("{}+", self_->state.value.id);
-    self_->send(self_->state.admin, child_atom::value, id, next.workflow_id,
-                next.version.value_or(""), next.input.dump(), std::uint64_t{0},
+    self_->send(self_->state.admin, continue_atom::value, self_->state.value.id, id,
+                next.workflow_id, next.version.value_or(""), next.input.dump(),
                 next.exec_timeout ? encode(*next.exec_timeout) : std::string{});
     return id;
   }
@@ -115,14 +116,16 @@ void end(self_ptr self);
 
 /// The instance as `get` answers (taken before `report` may end the actor).
 std::string current(self_ptr self) {
-  return describe(self->state.value, *self->state.job->plan->definition).dump();
+  return describe(self->state.value, *self->state.job->plan).dump();
 }
 
 /// After every message: tell the admin of a status change; an instance that
-/// ended hands over its final snapshot and quits; one with nothing in flight
-/// offers its snapshot to be parked (node.hpp, "Parking").
+/// ended hands over its final snapshot and quits; one whose machine yielded
+/// lets the other actors run and goes on with its next message to itself;
+/// one with nothing in flight offers its snapshot to be parked (node.hpp,
+/// "Parking").
 /// `from_admin`: the message came from (or through) the admin, which counts
-/// what it sent; supervisors' reports do not count.
+/// what it sent; supervisors' reports and its own messages do not count.
 void report(self_ptr self, bool from_admin = true) {
   auto& st = self->state;
   if (from_admin)
@@ -135,6 +138,14 @@ void report(self_ptr self, bool from_admin = true) {
     }
     self->send(st.admin, status_atom::value, st.value.id,
                std::string{to_string(st.value.status)});
+  }
+  if (st.value.current &&
+      fault_injection::fires("instance.throw",
+                             st.job->plan->definition->states[st.value.current->state].name))
+    throw std::runtime_error("injected fault instance.throw (MESHFLOW_TEST_FAULTS)");
+  if (st.run->busy()) {
+    self->send(self, proceed_atom::value);
+    return;
   }
   if (st.supervisors.empty())
     self->send(st.admin, idle_atom::value, st.value.id, st.received, snapshot(st.value));
@@ -159,13 +170,24 @@ void end(self_ptr self) {
 
 caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> job,
                              caf::actor admin, std::shared_ptr<instance_start> start) {
+  // An exception (a bug) ends the actor with its message as the exit
+  // reason; the admin, which monitors it, makes that the instance's error.
+  self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& thrown) {
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const std::exception& e) {
+      return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+    } catch (...) {
+      return caf::make_error(caf::sec::runtime_error, std::string{"an unknown exception"});
+    }
+  });
   auto& st = self->state;
   st.job = std::move(job);
   st.admin = std::move(admin);
   st.value = std::move(start->value);
   st.reported = st.value.status;
   st.fx = std::make_unique<actor_effects>(self);
-  st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx);
+  st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx, start->limits);
   // A supervisor that dies without its report (it was cancelled, or it
   // crashed) is forgotten; a crash becomes the action's error.
   self->set_down_handler([self](caf::down_msg& down) {
@@ -210,6 +232,10 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
     [self](timer_atom, std::uint64_t token) {
       self->state.run->timer(token);
       report(self);
+    },
+    [self](proceed_atom) {
+      self->state.run->proceed();
+      report(self, false);
     },
     [self](event_atom, const transport::cloud_event& e) {
       self->state.run->event(e);
@@ -262,7 +288,8 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   };
 }
 
-nlohmann::json describe(const instance& i, const dsl::workflow& w) {
+nlohmann::json describe(const instance& i, const dsl::plan& p) {
+  const auto& w = *p.definition;
   nlohmann::json j{{"id", i.id},
                    {"workflowId", i.workflow_id},
                    {"version", i.version},
@@ -271,7 +298,7 @@ nlohmann::json describe(const instance& i, const dsl::workflow& w) {
   if (i.current && i.current->state < w.states.size())
     states.push_back(w.states[i.current->state].name);
   j["states"] = std::move(states);
-  j["data"] = (i.current ? i.current->data : i.data).to_json();
+  j["data"] = current_data(p, i).to_json();
   if (i.error)
     j["error"] = {{"code", i.error->code}, {"message", i.error->message}, {"state", i.error->state}};
   return j;

@@ -15,6 +15,9 @@
 
 namespace meshflow::actors {
 
+/// From an instance actor to itself: its machine yielded; run on.
+using proceed_atom = caf::atom_constant<caf::atom("proceed")>;
+
 struct instance_actor_state {
   std::shared_ptr<const deployment> job;
   caf::actor admin;
@@ -38,6 +41,7 @@ struct instance_start {
   std::optional<std::string> input;  // JSON object text
   /// Woken from parking: the admin holds its timers; nothing to re-arm.
   bool parked = false;
+  machine_limits limits;
 };
 
 caf::behavior instance_actor(caf::stateful_actor<instance_actor_state>* self,
@@ -45,8 +49,8 @@ caf::behavior instance_actor(caf::stateful_actor<instance_actor_state>* self,
                              std::shared_ptr<instance_start> start);
 
 /// The instance as `get` shows it: id, workflowId, version, status, current
-/// states, data, error.
-nlohmann::json describe(const instance& i, const dsl::workflow& w);
+/// states, data (as it stands: current_data), error.
+nlohmann::json describe(const instance& i, const dsl::plan& p);
 
 /// The instance's history as a JSON array of {at, kind, detail}.
 nlohmann::json history_json(const instance& i);

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "instance_actor.hpp"
+#include "meshflow/actors/correlation.hpp"
 #include "meshflow/dsl/validate.hpp"
+#include "meshflow/log.hpp"
 #include "meshflow/transport/json_format.hpp"
 
 namespace meshflow::actors {
@@ -23,7 +25,9 @@ struct admin_state {
     caf::actor actor;
     /// Messages sent (or delegated) to `actor` (see "Parking" in node.hpp).
     std::uint64_t sent = 0;
-    /// While parked, and once ended (the final one).
+    /// The latest the admin has: while parked, the instance; once ended, the
+    /// final one; while animated, the last one offered (what a crash of its
+    /// actor falls back to).
     std::string snapshot;
     std::vector<caf::response_promise> waiters;
     /// A sync subflow's parent instance, told of the outcome.
@@ -37,9 +41,21 @@ struct admin_state {
   std::map<std::string, std::map<std::string, std::shared_ptr<const deployment>>> workflows;
   std::map<std::string, std::string> latest;
   std::map<std::string, instance_entry> instances;
+  /// The instance of each animated actor (its DOWN message names it).
+  std::unordered_map<caf::actor_addr, std::string> animated;
   /// Live instances started by an event, by workflow and the event's
   /// correlation values (route_event).
   std::unordered_map<std::string, std::string> started_by;
+  /// The events gathering for a start state with `exclusive: false`, by
+  /// workflow and correlation values: the instance starts once all have
+  /// arrived, unless the state's eventTimeout passes first.
+  struct gathering {
+    std::string version;
+    std::vector<transport::cloud_event> events;
+    std::vector<std::string> arrived;  // event references
+    std::uint64_t generation = 0;
+  };
+  std::map<std::string, gathering> gatherings;
   /// Scheduled workflows (start.schedule) by workflow id: the version
   /// deployed last starts on its schedule. `generation` tells a timer of a
   /// replaced deployment from the current one.
@@ -132,6 +148,25 @@ std::shared_ptr<const deployment> find_deployment(self_ptr self, const std::stri
   return v == w->second.end() ? nullptr : v->second;
 }
 
+/// Animates instance `id` with an actor of its own (instance_actor.hpp),
+/// monitored: an actor that dies without ending or parking its instance
+/// leaves it FAULTED with code `crash` (instance_crashed).
+void animate_with(self_ptr self, const std::string& id, admin_state::instance_entry& e,
+                  std::shared_ptr<const deployment> dep, std::shared_ptr<instance_start> start) {
+  start->limits = self->state.options.limits;
+  e.actor = self->spawn<caf::monitored>(instance_actor, std::move(dep),
+                                        caf::actor_cast<caf::actor>(self), std::move(start));
+  e.sent = 0;
+  self->state.animated[e.actor.address()] = id;
+}
+
+/// The actor of instance `id` is gone (parked, ended or dead).
+void forget_actor(self_ptr self, admin_state::instance_entry& e) {
+  if (e.actor)
+    self->state.animated.erase(e.actor.address());
+  e.actor = nullptr;
+}
+
 /// Starts an instance with id `id`; the error says why it cannot start.
 /// `exec_timeout`: a continueAs's workflowExecTimeout, replacing the
 /// definition's.
@@ -144,6 +179,8 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
                                ? fmt::format("no workflow '{}' is deployed", workflow)
                                : fmt::format("workflow '{}' version '{}' is not deployed",
                                              workflow, version));
+  if (auto within = check_json(input, self->state.options.json, "the input"); !within)
+    return tl::unexpected(within.error());
   auto parsed = json::parse(input.empty() ? "{}" : input, nullptr, false);
   if (parsed.is_discarded())
     return fail("input", "the input is not JSON");
@@ -164,11 +201,13 @@ expected<void> start_instance(self_ptr self, const std::string& id, const std::s
   start->value.exec_timeout = std::move(exec_timeout);
   start->value.version = dep->plan->definition->version.value_or("");
   start->input = parsed.dump();
+  // What a crash of its actor before its first step falls back to.
+  start->value.data = jq::value::from_json(parsed);
   auto& entry = self->state.instances[id];
   entry.workflow = workflow;
   entry.version = start->value.version;
-  entry.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
-  entry.sent = 0;
+  entry.snapshot = snapshot(start->value);
+  animate_with(self, id, entry, std::move(dep), std::move(start));
   return {};
 }
 
@@ -176,7 +215,7 @@ bool ended(const admin_state::instance_entry& e) { return is_final(e.status); }
 
 /// The actor of a live instance, woken from its snapshot if it is parked;
 /// none once it ended (or if its snapshot cannot be read).
-const caf::actor& animate(self_ptr self, admin_state::instance_entry& e) {
+const caf::actor& animate(self_ptr self, const std::string& id, admin_state::instance_entry& e) {
   if (e.actor || ended(e))
     return e.actor;
   auto value = restore(e.snapshot);
@@ -186,22 +225,19 @@ const caf::actor& animate(self_ptr self, admin_state::instance_entry& e) {
   auto start = std::make_shared<instance_start>();
   start->value = std::move(*value);
   start->parked = true;
-  e.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
-  e.sent = 0;
-  e.snapshot.clear();
+  animate_with(self, id, e, std::move(dep), std::move(start));
   return e.actor;
 }
 
 /// Sends to a live instance, waking it if it is parked.
 template <class... Ts>
-void send_to(self_ptr self, admin_state::instance_entry& e, Ts&&... xs) {
-  if (const auto& a = animate(self, e)) {
+void send_to(self_ptr self, const std::string& id, admin_state::instance_entry& e, Ts&&... xs) {
+  if (const auto& a = animate(self, id, e)) {
     ++e.sent;
     self->send(a, std::forward<Ts>(xs)...);
   }
 }
 
-/// An ended instance, read back from its final snapshot.
 /// A parked or ended instance, read back from its snapshot.
 expected<instance> snapshotted(const admin_state::instance_entry& e) {
   return restore(e.snapshot);
@@ -216,7 +252,7 @@ std::string describe_snapshot(self_ptr self, const admin_state::instance_entry& 
   if (history)
     return history_json(*i).dump();
   auto dep = find_deployment(self, e.workflow, e.version);
-  return describe(*i, *dep->plan->definition).dump();
+  return describe(*i, *dep->plan).dump();
 }
 
 /// Forwards a request to a live instance (waking it if it is parked and
@@ -230,7 +266,7 @@ caf::result<std::string> to_instance(self_ptr self, const std::string& id, Atom 
   auto& e = it->second;
   constexpr bool reads = std::is_same_v<Atom, get_atom> || std::is_same_v<Atom, history_atom>;
   if (e.actor || (!reads && !ended(e))) {
-    if (const auto& a = animate(self, e)) {
+    if (const auto& a = animate(self, id, e)) {
       ++e.sent;
       self->delegate(a, atom, std::move(xs)...);
       return caf::delegated<std::string>{};
@@ -256,27 +292,54 @@ void arm_schedule(self_ptr self, const std::string& workflow) {
                      s.generation);
 }
 
-/// Whether event definition `d` matches `e` by type, source and the fixed
-/// values of its correlation; the key of `e`'s correlation values, which
-/// ties the events that start one instance ("" when `d` has none).
-std::optional<std::string> start_match(const dsl::event_def& d, const transport::cloud_event& e) {
-  if (d.type != e.type || (d.source && *d.source != e.source))
-    return std::nullopt;
-  std::string key;
-  for (const auto& c : d.correlation) {
-    auto value = e.attribute(c.context_attribute_name);
-    if (!value || (c.context_attribute_value && *c.context_attribute_value != *value))
-      return std::nullopt;
-    key += fmt::format("{}={};", c.context_attribute_name, *value);
+/// The event-state start of a workflow's version, if it starts with one.
+const dsl::event_state* event_start(const deployment& dep) {
+  const auto& w = *dep.plan->definition;
+  return std::get_if<dsl::event_state>(&w.states[dep.plan->start_state].properties);
+}
+
+/// The eventTimeout of a workflow's start state (its own, else the
+/// workflow's).
+std::optional<std::chrono::milliseconds> start_event_timeout(const deployment& dep) {
+  const auto& w = *dep.plan->definition;
+  const auto& s = w.states[dep.plan->start_state];
+  if (s.timeouts.event_timeout)
+    return s.timeouts.event_timeout->value;
+  if (w.timeouts.event_timeout)
+    return w.timeouts.event_timeout->value;
+  return std::nullopt;
+}
+
+/// Starts an instance of `workflow` that an event (or several) started, and
+/// delivers them to it in order; the instance is known by its start key
+/// until it ends, so that later events of the same correlation join it.
+void start_by_events(self_ptr self, const std::string& workflow, const std::string& version,
+                     const std::string& start_key, std::vector<transport::cloud_event> events) {
+  auto& st = self->state;
+  auto id = new_id(st.random);
+  if (auto started = start_instance(self, id, workflow, version, "{}"); !started) {
+    MESHFLOW_LOG(warn, "admin", "an event could not start '{}': {}", workflow,
+                 started.error().message);
+    return;
   }
-  return key;
+  auto& entry = st.instances[id];
+  if (!start_key.empty()) {
+    st.started_by[start_key] = id;
+    entry.start_key = start_key;
+  }
+  for (auto& e : events)
+    send_to(self, id, entry, event_atom::value, std::move(e));
 }
 
 /// Routes an event with no instance named: to every live instance whose
-/// workflow consumes its type, and to a new instance of every workflow whose
-/// start state is an event state waiting for it, unless a live instance of
-/// that workflow was started by an event of the same correlation (that one
-/// has it already: the events of a non-exclusive start state meet there).
+/// workflow consumes its type (each instance checks its correlation), and
+/// to the start state of every workflow that starts with an event state
+/// waiting for it — unless a live instance of that workflow was started by
+/// events of the same correlation (that one has it already). An `exclusive`
+/// start state starts an instance at once; a non-exclusive one gathers its
+/// events by correlation and starts the instance when all have arrived, or
+/// drops them when its eventTimeout passes first (SEMANTICS.md, "Errors,
+/// retries, timeouts"). Returns how many instances or gatherings took it.
 int route_event(self_ptr self, const transport::cloud_event& e) {
   auto& st = self->state;
   int delivered = 0;
@@ -291,37 +354,118 @@ int route_event(self_ptr self, const transport::cloud_event& e) {
       continue;
     auto dep = find_deployment(self, entry.workflow, entry.version);
     if (dep && consumes(*dep->plan->definition)) {
-      send_to(self, entry, event_atom::value, e);
+      send_to(self, id, entry, event_atom::value, e);
       ++delivered;
     }
   }
   for (const auto& [workflow, version] : st.latest) {
     auto dep = find_deployment(self, workflow, version);
-    const auto& w = *dep->plan->definition;
-    const auto* ev = std::get_if<dsl::event_state>(&w.states[dep->plan->start_state].properties);
+    const auto* ev = event_start(*dep);
     if (!ev)
       continue;
+    const auto& w = *dep->plan->definition;
     std::optional<std::string> key;
+    std::string ref;
+    std::size_t wanted = 0;
     for (const auto& on : ev->on_events)
-      for (const auto& ref : on.event_refs)
-        if (!key)
-          key = start_match(w.events[dep->plan->event_index.at(ref)], e);
+      for (const auto& r : on.event_refs) {
+        ++wanted;
+        if (!key && (key = correlate(w.events[dep->plan->event_index.at(r)], e)))
+          ref = r;
+      }
     if (!key)
       continue;
-    auto start_key = key->empty() ? std::string{} : fmt::format("{}\n{}", workflow, *key);
-    if (!start_key.empty() && st.started_by.contains(start_key))
+    auto start_key = fmt::format("{}\n{}", workflow, *key);
+    if (!key->empty() && st.started_by.contains(start_key))
       continue;
-    auto id = new_id(st.random);
-    if (!start_instance(self, id, workflow, version, "{}"))
+    if (ev->exclusive) {
+      start_by_events(self, workflow, version, key->empty() ? "" : start_key, {e});
+      ++delivered;
       continue;
-    if (!start_key.empty()) {
-      st.started_by[start_key] = id;
-      st.instances[id].start_key = start_key;
     }
-    send_to(self, st.instances[id], event_atom::value, e);
+    auto& g = st.gatherings[start_key];
+    if (std::find(g.arrived.begin(), g.arrived.end(), ref) != g.arrived.end()) {
+      MESHFLOW_LOG(info, "admin", "event {} ({}) for the start of '{}' dropped: {} has arrived "
+                   "already for {}", e.id, e.type, workflow, ref, key->empty() ? "it" : *key);
+      continue;
+    }
+    if (g.arrived.empty()) {
+      g.version = version;
+      g.generation = ++st.generations;
+      if (auto t = start_event_timeout(*dep))
+        self->delayed_send(self, *t, gather_atom::value, start_key, g.generation);
+    }
+    g.arrived.push_back(ref);
+    g.events.push_back(e);
     ++delivered;
+    if (g.arrived.size() < wanted)
+      continue;
+    auto events = std::move(g.events);
+    st.gatherings.erase(start_key);
+    start_by_events(self, workflow, version, key->empty() ? "" : start_key, std::move(events));
   }
   return delivered;
+}
+
+/// Instance `id` ended with final snapshot `snap`: its waiters and its
+/// parent (a sync subflow's) are told, and it is kept as that snapshot.
+void instance_ended(self_ptr self, const std::string& id, std::string snap) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end())
+    return;
+  auto& e = it->second;
+  forget_actor(self, e);
+  e.snapshot = std::move(snap);
+  if (!e.start_key.empty())
+    st.started_by.erase(std::exchange(e.start_key, {}));
+  auto i = snapshotted(e);
+  if (!i)
+    return;
+  e.status = i->status;
+  auto dep = find_deployment(self, e.workflow, e.version);
+  auto text = describe(*i, *dep->plan).dump();
+  for (auto& w : e.waiters)
+    w.deliver(text);
+  e.waiters.clear();
+  if (!e.parent.empty()) {
+    auto r = i->status == instance_status::completed
+               ? invocation_result::success(i->data.dump())
+               : invocation_result::failed(i->error ? i->error->code : "subflow",
+                                           fmt::format("subflow {} {}: {}", id,
+                                                       to_string(i->status),
+                                                       i->error ? i->error->message : ""));
+    auto parent = std::exchange(e.parent, {});
+    if (auto p = st.instances.find(parent); p != st.instances.end())
+      send_to(self, parent, p->second, child_done_atom::value, e.parent_token, std::move(r));
+  }
+}
+
+/// The actor of instance `id` died without ending or parking it (an
+/// exception, a bug): the instance is FAULTED with code `crash` from the
+/// last snapshot the admin has, so that `retry` carries on from there.
+void instance_crashed(self_ptr self, const std::string& id, const caf::error& reason) {
+  auto& e = self->state.instances.at(id);
+  auto why = self->system().render(reason);
+  MESHFLOW_LOG(warn, "admin", "the actor of instance {} died: {}", id, why);
+  auto i = snapshotted(e);
+  if (!i) {
+    forget_actor(self, e);
+    e.status = instance_status::faulted;
+    return;
+  }
+  auto dep = find_deployment(self, e.workflow, e.version);
+  std::string state;
+  if (i->current && dep && i->current->state < dep->plan->definition->states.size())
+    state = dep->plan->definition->states[i->current->state].name;
+  i->status = instance_status::faulted;
+  i->error = instance_error{"crash",
+                            fmt::format("the instance's actor died ({}); the instance is as its "
+                                        "last snapshot left it, and `retry` carries on from there",
+                                        why),
+                            state};
+  i->history.push_back({now_ms(), "status", fmt::format("FAULTED crash: {}", why)});
+  instance_ended(self, id, snapshot(*i));
 }
 
 } // namespace
@@ -342,6 +486,17 @@ caf::behavior admin(self_ptr self, node_options options) {
         for (const auto& b : dep->bindings)
           self->send_exit(b, msg.reason);
     self->quit(msg.reason);
+  });
+  // An instance actor that dies without ending or parking its instance.
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto it = self->state.animated.find(down.source);
+    if (it == self->state.animated.end())
+      return;  // it parked or ended its instance, then quit
+    auto id = std::move(it->second);
+    self->state.animated.erase(it);
+    auto e = self->state.instances.find(id);
+    if (e != self->state.instances.end() && e->second.actor.address() == down.source)
+      instance_crashed(self, id, down.reason);
   });
   return {
     [self](deploy_atom, const std::string& path, const std::string& text) -> std::string {
@@ -399,8 +554,7 @@ caf::behavior admin(self_ptr self, node_options options) {
         return failure("snapshot", fmt::format("instance '{}' cannot be restored", id));
       auto start = std::make_shared<instance_start>();
       start->value = std::move(*restored);
-      e.actor = self->spawn(instance_actor, dep, caf::actor_cast<caf::actor>(self), start);
-      e.snapshot.clear();
+      animate_with(self, id, e, std::move(dep), std::move(start));
       e.sent = 1;
       self->delegate(e.actor, retry_atom::value);
       return caf::delegated<std::string>{};
@@ -431,6 +585,8 @@ caf::behavior admin(self_ptr self, node_options options) {
       return out.dump();
     },
     [self](event_atom, const std::string& text, const std::string& id) -> std::string {
+      if (auto within = check_json(text, self->state.options.json, "the event"); !within)
+        return failure(within.error().code, within.error().message);
       auto e = transport::json_format::parse(text);
       if (!e)
         return failure("event", e.error().message);
@@ -443,7 +599,7 @@ caf::behavior admin(self_ptr self, node_options options) {
         auto it = st.instances.find(target);
         if (it == st.instances.end() || ended(it->second))
           return failure("not-found", fmt::format("no live instance '{}' on this node", target));
-        send_to(self, it->second, event_atom::value, std::move(*e));
+        send_to(self, target, it->second, event_atom::value, std::move(*e));
         return json{{"delivered", 1}}.dump();
       }
       return json{{"delivered", route_event(self, *e)}}.dump();
@@ -454,49 +610,16 @@ caf::behavior admin(self_ptr self, node_options options) {
         it->second.status = parse_status(status).value_or(it->second.status);
     },
     [self](ended_atom, const std::string& id, std::string& snap) {
-      auto& st = self->state;
-      auto it = st.instances.find(id);
-      if (it == st.instances.end())
-        return;
-      auto& e = it->second;
-      e.actor = nullptr;
-      e.snapshot = std::move(snap);
-      if (!e.start_key.empty())
-        st.started_by.erase(std::exchange(e.start_key, {}));
-      auto i = snapshotted(e);
-      if (!i)
-        return;
-      e.status = i->status;
-      auto dep = find_deployment(self, e.workflow, e.version);
-      auto text = describe(*i, *dep->plan->definition).dump();
-      for (auto& w : e.waiters)
-        w.deliver(text);
-      e.waiters.clear();
-      if (!e.parent.empty()) {
-        auto r = i->status == instance_status::completed
-                   ? invocation_result::success(i->data.dump())
-                   : invocation_result::failed(i->error ? i->error->code : "subflow",
-                                               fmt::format("subflow {} {}: {}", id,
-                                                           to_string(i->status),
-                                                           i->error ? i->error->message : ""));
-        if (auto p = st.instances.find(e.parent); p != st.instances.end())
-          send_to(self, p->second, child_done_atom::value, e.parent_token, std::move(r));
-        e.parent.clear();
-      }
+      instance_ended(self, id, std::move(snap));
     },
     [self](child_atom, const std::string& id, const std::string& workflow,
-           const std::string& version, const std::string& input, std::uint64_t token,
-           const std::string& exec_timeout) {
+           const std::string& version, const std::string& input, std::uint64_t token) {
       // A sync subflow's id is its parent's, a dot and the action's token.
       auto parent = id.substr(0, id.rfind('.'));
-      std::optional<dsl::workflow_exec_timeout> timeout;
-      if (!exec_timeout.empty())
-        if (auto t = decode_exec_timeout(exec_timeout))
-          timeout = std::move(*t);
-      auto started = start_instance(self, id, workflow, version, input, std::move(timeout));
+      auto started = start_instance(self, id, workflow, version, input);
       if (!started) {
         if (auto p = self->state.instances.find(parent); token && p != self->state.instances.end())
-          send_to(self, p->second, child_done_atom::value, token,
+          send_to(self, parent, p->second, child_done_atom::value, token,
                   invocation_result::failed(started.error().code, started.error().message));
         return;
       }
@@ -505,6 +628,44 @@ caf::behavior admin(self_ptr self, node_options options) {
         self->state.instances[id].parent_token = token;
       }
     },
+    // `end.continueAs`: instance `from` goes on as a new instance `id`. If
+    // `from` is a sync subflow, its parent waits for the last instance of
+    // the chain (SEMANTICS.md): the link moves to `id`.
+    [self](continue_atom, const std::string& from, const std::string& id,
+           const std::string& workflow, const std::string& version, const std::string& input,
+           const std::string& exec_timeout) {
+      auto& st = self->state;
+      std::optional<dsl::workflow_exec_timeout> timeout;
+      if (!exec_timeout.empty())
+        if (auto t = decode_exec_timeout(exec_timeout))
+          timeout = std::move(*t);
+      auto started = start_instance(self, id, workflow, version, input, std::move(timeout));
+      auto source = st.instances.find(from);
+      if (source == st.instances.end() || source->second.parent.empty())
+        return;
+      auto parent = std::exchange(source->second.parent, {});
+      auto token = source->second.parent_token;
+      if (started) {
+        st.instances[id].parent = parent;
+        st.instances[id].parent_token = token;
+      } else if (auto p = st.instances.find(parent); p != st.instances.end()) {
+        send_to(self, parent, p->second, child_done_atom::value, token,
+                invocation_result::failed(started.error().code, started.error().message));
+      }
+    },
+    // A non-exclusive start state's events did not all arrive within its
+    // eventTimeout: no instance starts (route_event).
+    [self](gather_atom, const std::string& key, std::uint64_t generation) {
+      auto& st = self->state;
+      auto it = st.gatherings.find(key);
+      if (it == st.gatherings.end() || it->second.generation != generation)
+        return;
+      auto workflow = key.substr(0, key.find('\n'));
+      MESHFLOW_LOG(info, "admin", "no instance of '{}' starts for {}: only {} of its start "
+                   "events arrived within the start state's eventTimeout; they are dropped",
+                   workflow, key.substr(key.find('\n') + 1), fmt::join(it->second.arrived, ", "));
+      st.gatherings.erase(it);
+    },
     // Parking: an instance with nothing in flight offers its snapshot; the
     // admin takes it if the instance has handled all it was sent.
     [self](idle_atom, const std::string& id, std::uint64_t received, std::string& snap) {
@@ -512,11 +673,13 @@ caf::behavior admin(self_ptr self, node_options options) {
       if (it == self->state.instances.end())
         return;
       auto& e = it->second;
-      if (!e.actor || e.actor.address() != self->current_sender() || e.sent != received)
+      if (!e.actor || e.actor.address() != self->current_sender())
+        return;
+      e.snapshot = std::move(snap);  // a crash of the actor falls back to it
+      if (e.sent != received)
         return;  // more is on its way to it; it offers again after that
-      e.snapshot = std::move(snap);
       self->send(e.actor, park_atom::value);
-      e.actor = nullptr;
+      forget_actor(self, e);
     },
     [self](arm_atom, const std::string& id, std::uint64_t token, epoch_ms deadline) {
       auto delay = std::chrono::milliseconds{std::max<epoch_ms>(0, deadline - now_ms())};
@@ -525,7 +688,7 @@ caf::behavior admin(self_ptr self, node_options options) {
     [self](timer_atom, const std::string& id, std::uint64_t token) {
       auto it = self->state.instances.find(id);
       if (it != self->state.instances.end() && !ended(it->second))
-        send_to(self, it->second, timer_atom::value, token);
+        send_to(self, id, it->second, timer_atom::value, token);
     },
     [self](schedule_atom, const std::string& workflow, std::uint64_t generation) {
       auto& st = self->state;

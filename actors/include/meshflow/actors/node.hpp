@@ -58,7 +58,9 @@
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/actors/input_schema.hpp"
 #include "meshflow/actors/instance.hpp"
+#include "meshflow/actors/machine.hpp"
 #include "meshflow/actors/schedule.hpp"
+#include "meshflow/json_limits.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/transport/cloud_event.hpp"
 
@@ -83,6 +85,8 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
 using child_atom = caf::atom_constant<caf::atom("child")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;
+using continue_atom = caf::atom_constant<caf::atom("continue")>;
+using gather_atom = caf::atom_constant<caf::atom("gather")>;
 using produced_atom = caf::atom_constant<caf::atom("produced")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using arm_atom = caf::atom_constant<caf::atom("arm")>;
@@ -106,6 +110,10 @@ struct node_options {
   /// Told of every event an instance produces, as CloudEvent JSON text:
   /// (produced_atom, instance_id, event_json). Optional.
   caf::actor event_listener;
+  /// Bounds on each instance: states entered in all, and per turn.
+  machine_limits limits;
+  /// Bounds on every JSON document a request brings (inputs, events).
+  json_limits json;
 };
 
 /// Spawns a node's admin actor.
