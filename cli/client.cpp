@@ -39,6 +39,11 @@ using json = nlohmann::json;
 /// How long a request may take, except `start --wait`.
 const auto request_timeout = std::chrono::seconds{60};
 
+/// What a client reads is bounded in depth, so that no document overflows
+/// a recursive parser here; its size is the node's to bound (the node says
+/// its limit when it refuses).
+const json_limits client_limits{std::size_t{1} << 30, json_limits::deepest};
+
 /// Prints answers, and remembers the worst exit code.
 class reply {
 public:
@@ -55,7 +60,8 @@ public:
     if (const auto* f = failure_of(answer)) {
       auto code = f->value("code", "");
       fail(f->value("message", "the node failed"),
-           code == "definition" || code == "input" ? exit_usage : exit_failed);
+           code == "definition" || code == "input" || code == "limit" ? exit_usage
+                                                                       : exit_failed);
       return false;
     }
     std::cout << answer.dump() << '\n';
@@ -177,7 +183,7 @@ void start(admin_session& node, reply& out, const start_args& a) {
     out.fail(fmt::format("--timeout '{}': {}", a.timeout, timeout.error().message), exit_usage);
     return;
   }
-  auto inputs = read_inputs(a.input);
+  auto inputs = read_inputs(a.input, client_limits);
   if (!inputs) {
     out.fail(fmt::format("--input: {}", inputs.error().message), exit_usage);
     return;
@@ -199,11 +205,16 @@ void start(admin_session& node, reply& out, const start_args& a) {
   });
   if (!a.wait)
     return;
-  for (const auto& id : ids) {
-    auto ended = node.ask(timeout->value, actors::wait_atom::value, id);
+  // The waits are pipelined like the starts; answers come in start order.
+  std::vector<caf::message> waits;
+  for (const auto& id : ids)
+    waits.push_back(caf::make_message(actors::wait_atom::value, id));
+  std::size_t next = 0;
+  node.ask_each(waits, timeout->value, [&](json ended) {
+    const auto& id = ids[next++];
     if (out.print(ended) && ended.value("status", "") != "COMPLETED")
       out.fail(fmt::format("instance {} is {}", id, ended.value("status", "")));
-  }
+  });
 }
 
 void add_start(CLI::App& app, options& opts) {
@@ -254,6 +265,9 @@ void add_event(CLI::App& app, options& opts) {
     opts.run = [c, file, instance] {
       return with_node("event", *c.node, [&](admin_session& node, reply& out) {
         auto text = inline_or_file(*file);
+        if (text)
+          if (auto within = check_json(*text, client_limits, *file); !within)
+            text = tl::unexpected(within.error());
         auto events = text ? transport::json_format::parse_events(*text)
                            : expected<std::vector<transport::cloud_event>>{
                                tl::unexpected(text.error())};

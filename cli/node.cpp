@@ -18,7 +18,9 @@
 
 #include "commands.hpp"
 #include "session.hpp"
+#include "meshflow/actors/fault_injection.hpp"
 #include "meshflow/actors/node.hpp"
+#include "meshflow/log.hpp"
 
 namespace meshflow::cli {
 
@@ -29,6 +31,7 @@ struct node_args {
   std::uint16_t port = default_node_port;
   std::vector<std::string> deploy;
   bool quiet = false;
+  engine_settings engine;
 };
 
 int serve(const node_args& a) {
@@ -40,11 +43,16 @@ int serve(const node_args& a) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  log_to_stderr();
+  if (auto faults = actors::fault_injection::armed(); !faults.empty())
+    MESHFLOW_LOG(warn, "node", "test faults are armed (MESHFLOW_TEST_FAULTS={}): this node will "
+                 "fail on purpose", faults);
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
-  cfg.set("logger.console", caf::atom("none"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   actors::node_options options;
+  a.engine.apply(options);
   options.event_listener = sys.spawn(event_printer, a.quiet);
   auto admin = actors::spawn_admin(sys, options);
   auto stop = [&](int code) {
@@ -89,6 +97,7 @@ void add_node(CLI::App& app, options& opts) {
   cmd->add_option("--deploy", a->deploy, "Definitions to deploy before listening")
     ->allow_extra_args(false);
   cmd->add_flag("--quiet", a->quiet, "Do not print the events instances produce");
+  a->engine.add_to(*cmd);
   cmd->callback([a, &opts] { opts.run = [a] { return serve(*a); }; });
 }
 

@@ -19,6 +19,7 @@
 #include "session.hpp"
 #include "meshflow/actors/node.hpp"
 #include "meshflow/dsl/duration.hpp"
+#include "meshflow/log.hpp"
 #include "meshflow/transport/json_format.hpp"
 
 namespace meshflow::cli {
@@ -34,6 +35,7 @@ struct run_args {
   std::vector<std::string> events;
   std::string timeout = "PT5M";
   bool quiet = false;
+  engine_settings engine;
 };
 
 int run(const run_args& a) {
@@ -45,7 +47,7 @@ int run(const run_args& a) {
   auto timeout = dsl::parse_duration(a.timeout);
   if (!timeout)
     return usage(fmt::format("--timeout '{}': {}", a.timeout, timeout.error().message));
-  auto inputs = read_inputs(a.input);
+  auto inputs = read_inputs(a.input, a.engine.json());
   if (!inputs)
     return usage(fmt::format("--input: {}", inputs.error().message));
   if (inputs->size() != 1)
@@ -56,6 +58,9 @@ int run(const run_args& a) {
     auto text = inline_or_file(arg);
     if (!text)
       return usage(fmt::format("--event: {}", text.error().message));
+    if (auto within = check_json(*text, a.engine.json(), fmt::format("--event {}", arg));
+        !within)
+      return usage(within.error().message);
     auto parsed = transport::json_format::parse_events(*text);
     if (!parsed)
       return usage(fmt::format("--event {}: {}", arg, parsed.error().message));
@@ -63,10 +68,12 @@ int run(const run_args& a) {
       events.push_back(*transport::json_format::serialize(e));
   }
 
+  log_to_stderr("warn");
   caf::actor_system_config cfg;
-  cfg.set("logger.console", caf::atom("none"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   actors::node_options options;
+  a.engine.apply(options);
   options.event_listener = sys.spawn(event_printer, a.quiet);
   auto admin = actors::spawn_admin(sys, options);
   admin_session node{sys, admin};
@@ -126,6 +133,7 @@ void add_run(CLI::App& app, options& opts) {
     ->allow_extra_args(false);
   cmd->add_option("--timeout", a->timeout, "Bound on the whole run (default PT5M)");
   cmd->add_flag("--quiet", a->quiet, "Do not print the events the instance produces");
+  a->engine.add_to(*cmd);
   cmd->callback([a, &opts] { opts.run = [a] { return run(*a); }; });
 }
 

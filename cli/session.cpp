@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "meshflow/actors/node.hpp"
@@ -13,6 +14,34 @@ namespace meshflow::cli {
 
 using json = nlohmann::json;
 
+void engine_settings::add_to(CLI::App& cmd) {
+  cmd.add_option("--max-transitions", max_transitions,
+                 fmt::format("States an instance may enter before it faults with code `limit` "
+                             "(default {})",
+                             max_transitions))
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--json-max-bytes", json_max_bytes,
+                 fmt::format("Largest JSON document a request may bring: an input, an event "
+                             "(default {})",
+                             json_max_bytes))
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--json-max-depth", json_max_depth,
+                 fmt::format("Deepest nesting of such a document (default and most: {}, "
+                             "libjq's own limit)",
+                             json_limits::deepest))
+    ->check(CLI::Range(std::size_t{1}, json_limits::deepest));
+}
+
+void engine_settings::apply(actors::node_options& options) const {
+  options.limits.max_transitions = max_transitions;
+  options.json = json();
+}
+
+void configure_actor_system(caf::actor_system_config& cfg) {
+  cfg.set("logger.console", caf::atom("none"));
+  cfg.set("scheduler.max-throughput", 64);
+}
+
 expected<std::string> inline_or_file(const std::string& arg) {
   if (!arg.starts_with('@'))
     return arg;
@@ -21,7 +50,10 @@ expected<std::string> inline_or_file(const std::string& arg) {
 
 namespace {
 
-expected<std::string> input_object(const std::string& text, const std::string& where) {
+expected<std::string> input_object(const std::string& text, const std::string& where,
+                                   const json_limits& limits) {
+  if (auto within = check_json(text, limits, where + "the input"); !within)
+    return tl::unexpected(within.error());
   auto parsed = json::parse(text, nullptr, false);
   if (parsed.is_discarded())
     return fail("input", fmt::format("{}not JSON", where));
@@ -33,7 +65,8 @@ expected<std::string> input_object(const std::string& text, const std::string& w
 
 } // namespace
 
-expected<std::vector<std::string>> read_inputs(const std::string& arg) {
+expected<std::vector<std::string>> read_inputs(const std::string& arg,
+                                               const json_limits& limits) {
   if (arg.empty())
     return std::vector<std::string>{"{}"};
   // A bulk file may hold millions of inputs: a limit far above a
@@ -43,7 +76,7 @@ expected<std::vector<std::string>> read_inputs(const std::string& arg) {
                                    : expected<std::string>{arg};
   if (!text)
     return tl::unexpected(text.error());
-  if (auto one = input_object(*text, ""); one || !arg.starts_with('@'))
+  if (auto one = input_object(*text, "", limits); one || !arg.starts_with('@'))
     return one ? expected<std::vector<std::string>>{std::vector{*one}}
                : tl::unexpected(one.error());
   // Not one document: JSON Lines, one instance a line.
@@ -53,7 +86,7 @@ expected<std::vector<std::string>> read_inputs(const std::string& arg) {
   for (int n = 1; std::getline(lines, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos)
       continue;
-    auto object = input_object(line, fmt::format("{}:{}: ", arg.substr(1), n));
+    auto object = input_object(line, fmt::format("{}:{}: ", arg.substr(1), n), limits);
     if (!object)
       return tl::unexpected(object.error());
     inputs.push_back(std::move(*object));

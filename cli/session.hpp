@@ -12,17 +12,44 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "meshflow/actors/node.hpp"
 #include "meshflow/error.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace meshflow::cli {
+
+/// The settings of the engine that runs instances, on a node or in
+/// `meshflow run` (docs/node.md, "Settings"): bounds on each instance and
+/// on every JSON document a request brings.
+struct engine_settings {
+  std::uint64_t max_transitions = actors::machine_limits{}.max_transitions;
+  std::size_t json_max_bytes = json_limits{}.max_bytes;
+  std::size_t json_max_depth = json_limits{}.max_depth;
+
+  /// Adds `--max-transitions`, `--json-max-bytes` and `--json-max-depth`.
+  void add_to(CLI::App& cmd);
+  void apply(actors::node_options& options) const;
+  /// The JSON limits, for what the command reads itself.
+  json_limits json() const { return {json_max_bytes, json_max_depth}; }
+};
+
+/// CAF's settings for a process that runs instances: no CAF log, and an
+/// actor hands its worker thread on after a batch of messages, so that an
+/// instance that is always busy cannot starve the others.
+void configure_actor_system(caf::actor_system_config& cfg);
 
 /// `JSON` as written, or the content of the file `@PATH`.
 expected<std::string> inline_or_file(const std::string& arg);
 
 /// Workflow inputs from `--input`: one JSON object, or with `@PATH` a file
 /// holding one JSON object or JSON Lines of them (one instance each). An
-/// empty argument is one empty object. Errors name the line.
-expected<std::vector<std::string>> read_inputs(const std::string& arg);
+/// empty argument is one empty object. Each is checked against `limits`
+/// before it is parsed. Errors name the line.
+expected<std::vector<std::string>> read_inputs(const std::string& arg,
+                                               const json_limits& limits);
 
 /// Prints each event an instance produces on stderr, as
 /// `meshflow: produced {CloudEvent JSON}` (none when `quiet`).

@@ -5,14 +5,13 @@ pause, resume, cancel, retry, history, event; exit codes and messages."""
 import argparse
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
 import unittest
 
-from run_support import ROOT, ServicesTestCase, workdir, write
+from run_support import ROOT, Node, Reply, ServicesTestCase, workdir, write
 
 ARGS = None
 
@@ -56,48 +55,11 @@ states:
 """
 
 
-class Node:
-    """`meshflow node --port 0`; stopped with SIGTERM."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([ARGS.meshflow, "node", "--port", "0", *map(str, args)],
-                                     stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.proc.kill()
-            raise AssertionError(f"the node did not start: {line}{self.proc.stderr.read()}")
-        self.address = f"127.0.0.1:{match.group(1)}"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rest = self.proc.stderr.read()
-        self.proc.stderr.close()
-        return self.proc.wait(timeout=30), rest
-
-
-class Reply:
-    def __init__(self, proc):
-        self.code = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.lines = [json.loads(l) if l.startswith(("{", "[")) else l
-                      for l in proc.stdout.splitlines()]
-
-    @property
-    def one(self):
-        assert len(self.lines) == 1, self
-        return self.lines[0]
-
-    def __repr__(self):
-        return f"exit {self.code}\nstdout: {self.stdout}\nstderr: {self.stderr}"
-
-
 class NodeContract(ServicesTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.node = Node()
+        cls.node = Node(ARGS.meshflow)
 
     @classmethod
     def tearDownClass(cls):
@@ -335,7 +297,7 @@ states:
 
 class NodeStartup(unittest.TestCase):
     def test_deploys_at_start_and_refuses_an_invalid_definition(self):
-        node = Node("--deploy", ROOT / "examples/hello/hello.sw.yaml", "--quiet")
+        node = Node(ARGS.meshflow, "--deploy", ROOT / "examples/hello/hello.sw.yaml", "--quiet")
         try:
             r = subprocess.run([ARGS.meshflow, "start", "hello", "--wait", "--node",
                                 node.address], capture_output=True, text=True, timeout=60)

@@ -2,6 +2,8 @@
 import json
 import os
 import pathlib
+import re
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -71,3 +73,47 @@ def write(dir, name, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+class Node:
+    """`meshflow node --port 0 ARGS...`; stopped with SIGTERM."""
+
+    def __init__(self, meshflow, *args, env=None):
+        self.proc = subprocess.Popen([meshflow, "node", "--port", "0", *map(str, args)],
+                                     stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
+        seen = []
+        for line in self.proc.stderr:  # warnings may come first
+            seen.append(line)
+            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.address = f"127.0.0.1:{match.group(1)}"
+                self.pid = self.proc.pid
+                return
+        self.proc.kill()
+        raise AssertionError(f"the node did not start: {''.join(seen)}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rest = self.proc.stderr.read()
+        self.proc.stderr.close()
+        return self.proc.wait(timeout=30), rest
+
+
+class Reply:
+    """A client command's answer: exit code, and stdout as JSON lines."""
+
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.lines = [json.loads(l) if l.startswith(("{", "[")) else l
+                      for l in proc.stdout.splitlines()]
+
+    @property
+    def one(self):
+        assert len(self.lines) == 1, self
+        return self.lines[0]
+
+    def __repr__(self):
+        return f"exit {self.code}\nstdout: {self.stdout}\nstderr: {self.stderr}"
