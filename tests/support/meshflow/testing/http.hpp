@@ -45,6 +45,11 @@ public:
     // Headers and body leave at once, not 40 ms apart (Nagle against the
     // client's delayed ACK).
     server.set_tcp_nodelay(true);
+    server.set_socket_options([this](int fd) {
+      int yes = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listener_ = fd;
+    });
   }
 
   ~http_service() {
@@ -61,6 +66,10 @@ public:
     port_ = server.bind_to_any_port("127.0.0.1");
     if (port_ <= 0)
       return false;
+    // Debian's httplib (a shared library) listens with a backlog of 5: a
+    // hundred connections opened at once would wait for SYN retransmits
+    // (1 s, 3 s, ...). Listening again sets a deeper one.
+    ::listen(listener_, 1024);
     thread_ = std::thread{[this] { server.listen_after_bind(); }};
     return eventually([this] { return server.is_running(); });
   }
@@ -73,6 +82,7 @@ public:
 private:
   std::thread thread_;
   int port_ = 0;
+  int listener_ = -1;
 };
 
 /// Accepts connections on 127.0.0.1, reads what comes and never answers;
