@@ -20,8 +20,9 @@ namespace meshflow::actors {
 
 expected<input_schema> input_schema::load(const dsl::data_input_schema& def,
                                           const std::filesystem::path& base_dir,
+                                          transport::http_client& http,
                                           std::chrono::milliseconds http_timeout) {
-  auto document = document_at(base_dir, def.schema, http_timeout);
+  auto document = document_at(http, base_dir, def.schema, http_timeout);
   if (!document)
     return fail("definition", fmt::format("dataInputSchema '{}': {}", def.schema,
                                           document.error().message));

@@ -113,13 +113,14 @@ expected<std::shared_ptr<const deployment>> deploy_definition(self_ptr self,
   dep->plan = plan;
   if (const auto& schema = plan->definition->data_input_schema) {
     auto loaded = input_schema::load(*schema, plan->definition->file.parent_path(),
-                                     self->state.options.http_timeout);
+                                     *self->state.options.http, self->state.options.http_timeout);
     if (!loaded)
       return fail("definition", fmt::format("{}: {}", path, loaded.error().message));
     dep->input = std::move(*loaded);
   }
-  binding_context ctx{plan, plan->definition->file.parent_path(), self->state.options.natives,
-                      self->state.options.http_timeout};
+  const auto& o = self->state.options;
+  binding_context ctx{plan, plan->definition->file.parent_path(), o.natives, o.http_timeout,
+                      o.http, o.max_concurrent_calls, o.json};
   if (const auto& s = plan->definition->start.schedule) {
     auto when = start_schedule::make(*s, now_ms());
     if (!when)
@@ -709,6 +710,8 @@ caf::behavior admin(self_ptr self, node_options options) {
 } // namespace
 
 caf::actor spawn_admin(caf::actor_system& sys, node_options options) {
+  if (!options.http)
+    options.http = std::make_shared<transport::http_client>();
   return sys.spawn(admin, std::move(options));
 }
 

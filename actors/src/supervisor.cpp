@@ -51,14 +51,16 @@ void attempt(caf::stateful_actor<supervisor_state>* self) {
       },
       [self](caf::error& e) {
         auto& st = self->state;
-        if (e == caf::sec::request_timeout)
+        if (e == caf::sec::request_timeout) {
+          self->send(st.job.binding, abandon_atom::value);
           failed(self, invocation_result::failed(
                          "timeout", fmt::format("no result within actionExecTimeout ({} ms)",
                                                 st.job.action_exec_timeout->count())));
-        else
+        } else {
           failed(self, invocation_result::failed(
                          "crash", fmt::format("the function binding failed: {}",
                                               self->system().render(e))));
+        }
       });
 }
 

@@ -1,18 +1,23 @@
 // Function bindings, called as the supervisor calls them: expression, custom
-// (native), rest (a real HTTP server on loopback), and the types refused at
-// deploy.
+// (native), rest (real HTTP services on loopback: many calls at once, within
+// the function's bound, abandoned for real, bodies within the limits), the
+// two steps prepare and bind, and the types refused at deploy.
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/dsl/load.hpp"
 #include "meshflow/dsl/plan.hpp"
+#include "meshflow/testing/http.hpp"
 
 namespace meshflow::actors {
 namespace {
@@ -43,8 +48,40 @@ protected:
     return out;
   }
 
+  /// A folder with `api.yaml`: an OpenAPI document of the operations
+  /// `ids` (GET /ID each) on the service at `url`.
+  std::filesystem::path openapi(const std::string& url, const std::vector<std::string>& ids) {
+    std::ofstream out{dir_ / "api.yaml"};
+    out << "openapi: 3.0.0\nservers:\n  - url: " << url << "\npaths:\n";
+    for (const auto& id : ids)
+      out << "  /" << id << ":\n    get: {operationId: " << id << "}\n";
+    return dir_;
+  }
+
+  /// The binding of `api.yaml#ID`, bound with `ctx`'s settings.
+  caf::actor rest(const std::string& id, binding_context ctx = {}) {
+    ctx.plan = plan_of("  - {name: f, operation: 'api.yaml#" + id + "'}\n");
+    ctx.base_dir = dir_;
+    ctx.http = http_;
+    auto b = bind_function(sys_, ctx, 0);
+    EXPECT_TRUE(b) << b.error().message;
+    return b ? *b : caf::actor{};
+  }
+
+  binding_test() {
+    dir_ = std::filesystem::temp_directory_path()
+           / ("meshflow-binding-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  ~binding_test() override { std::filesystem::remove_all(dir_); }
+
   caf::actor_system_config cfg_;
   caf::actor_system sys_{cfg_};
+  /// Before the client, so that the client (dropped first) closes the
+  /// connections it keeps before the service stops.
+  meshflow::testing::http_service service_;
+  std::shared_ptr<transport::http_client> http_ = std::make_shared<transport::http_client>();
+  std::filesystem::path dir_;
 };
 
 TEST_F(binding_test, expression_functions_run_jq_over_the_action_input) {
@@ -84,23 +121,19 @@ TEST_F(binding_test, custom_functions_are_native_functions_registered_by_name) {
 }
 
 TEST_F(binding_test, rest_functions_call_the_openapi_operation) {
-  httplib::Server server;
-  server.Get(R"(/api/greet/([^/]+))", [](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(nlohmann::json{{"greeting", "Hello " + req.matches[1].str()}}.dump(),
-                    "application/json");
-  });
-  server.Get("/api/down", [](const httplib::Request&, httplib::Response& res) {
+  service_.server.Get(R"(/api/greet/([^/]+))",
+                     [](const httplib::Request& req, httplib::Response& res) {
+                       res.set_content(
+                         nlohmann::json{{"greeting", "Hello " + req.matches[1].str()}}.dump(),
+                         "application/json");
+                     });
+  service_.server.Get("/api/down", [](const httplib::Request&, httplib::Response& res) {
     res.status = 503;
   });
-  int port = server.bind_to_any_port("127.0.0.1");
-  std::thread serving{[&] { server.listen_after_bind(); }};
-  for (int i = 0; i < 5000 && !server.is_running(); ++i)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(service_.start());
 
-  auto dir = std::filesystem::temp_directory_path() / "meshflow-binding-test";
-  std::filesystem::create_directories(dir);
-  std::ofstream{dir / "greeting.yaml"}
-    << "openapi: 3.0.0\nservers:\n  - url: http://127.0.0.1:" << port << "/api\n"
+  std::ofstream{dir_ / "greeting.yaml"}
+    << "openapi: 3.0.0\nservers:\n  - url: " << service_.url() << "/api\n"
     << "paths:\n  /greet/{name}:\n    get:\n      operationId: greet\n"
     << "      parameters: [{name: name, in: path, required: true}]\n"
     << "  /down:\n    get: {operationId: down}\n";
@@ -110,7 +143,8 @@ TEST_F(binding_test, rest_functions_call_the_openapi_operation) {
                      "  - {name: down, operation: 'file://greeting.yaml#down'}\n"
                      "  - {name: lost, operation: 'greeting.yaml#nothing'}\n"
                      "  - {name: gone, operation: 'missing.yaml#greet'}\n");
-  ctx.base_dir = dir;
+  ctx.base_dir = dir_;
+  ctx.http = http_;
   auto greet = bind_function(sys_, ctx, 0);
   ASSERT_TRUE(greet) << greet.error().message;
   auto r = invoke(*greet, R"({"name": "Ada"})");
@@ -126,9 +160,144 @@ TEST_F(binding_test, rest_functions_call_the_openapi_operation) {
 
   caf::anon_send_exit(*greet, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(*down, caf::exit_reason::user_shutdown);
-  server.stop();
-  serving.join();
-  std::filesystem::remove_all(dir);
+}
+
+TEST_F(binding_test, rest_calls_of_one_function_are_in_flight_together) {
+  // The service answers once four calls are inside it at once: only if the
+  // binding does not wait for one call before it starts the next.
+  constexpr int n = 4;
+  std::mutex mutex;
+  std::condition_variable all_in;
+  int inside = 0;
+  service_.server.Get("/together", [&](const httplib::Request&, httplib::Response& res) {
+    std::unique_lock lock{mutex};
+    ++inside;
+    all_in.notify_all();
+    bool together = all_in.wait_for(lock, std::chrono::seconds{10}, [&] { return inside >= n; });
+    res.set_content(together ? R"("together")" : R"("one after another")", "application/json");
+  });
+  ASSERT_TRUE(service_.start());
+  openapi(service_.url(), {"together"});
+  auto binding = rest("together");
+  caf::scoped_actor self{sys_};
+  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{}))>
+    calls;
+  for (int k = 0; k < n; ++k)
+    calls.push_back(self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}));
+  for (auto& call : calls)
+    call.receive([](invocation_result& r) { EXPECT_EQ(r.result, R"("together")"); },
+                 [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
+}
+
+TEST_F(binding_test, rest_calls_in_flight_are_bounded_by_max_concurrent_calls) {
+  std::mutex mutex;
+  int inside = 0, most = 0;
+  service_.server.Get("/work", [&](const httplib::Request&, httplib::Response& res) {
+    {
+      std::lock_guard lock{mutex};
+      most = std::max(most, ++inside);
+    }
+    // (The service takes its time, so that calls would overlap if allowed.)
+    std::this_thread::sleep_for(std::chrono::milliseconds{30});
+    {
+      std::lock_guard lock{mutex};
+      --inside;
+    }
+    res.set_content("{}", "application/json");
+  });
+  ASSERT_TRUE(service_.start());
+  openapi(service_.url(), {"work"});
+  binding_context ctx;
+  ctx.max_concurrent_calls = 2;
+  auto binding = rest("work", ctx);
+  caf::scoped_actor self{sys_};
+  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{}))>
+    calls;
+  for (int k = 0; k < 6; ++k)
+    calls.push_back(self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}));
+  for (auto& call : calls)
+    call.receive([](invocation_result& r) { EXPECT_TRUE(r.ok) << r.failure.message; },
+                 [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
+  EXPECT_EQ(most, 2);
+}
+
+TEST_F(binding_test, an_abandoned_rest_call_releases_its_connection) {
+  meshflow::testing::silent_service silent;
+  openapi(silent.url(), {"never"});
+  auto binding = rest("never");
+  caf::scoped_actor self{sys_};
+  // The supervisor's request, never answered ...
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"});
+  ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
+  EXPECT_EQ(http_->transfers(), 1u);
+  // ... until it gives up (actionExecTimeout): the connection closes.
+  self->send(binding, abandon_atom::value);
+  EXPECT_TRUE(meshflow::testing::eventually([&] { return silent.closed() == 1; }));
+  EXPECT_TRUE(meshflow::testing::eventually([&] { return http_->transfers() == 0; }));
+}
+
+/// Calls `binding` and waits for the answer that never comes.
+caf::behavior waiting_requester(caf::event_based_actor* self, caf::actor binding) {
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"})
+    .then([](invocation_result&) {});
+  return {[](const std::string&) {}};
+}
+
+TEST_F(binding_test, a_rest_call_whose_requester_stops_releases_its_connection) {
+  meshflow::testing::silent_service silent;
+  openapi(silent.url(), {"never"});
+  auto binding = rest("never");
+  auto requester = sys_.spawn(waiting_requester, binding);
+  ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
+  // A supervisor stopped by its instance (cancelled, a state's timeout).
+  caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
+  EXPECT_TRUE(meshflow::testing::eventually([&] { return silent.closed() == 1; }));
+  EXPECT_TRUE(meshflow::testing::eventually([&] { return http_->transfers() == 0; }));
+}
+
+TEST_F(binding_test, a_rest_binding_that_stops_leaves_no_transfer_behind) {
+  meshflow::testing::silent_service silent;
+  openapi(silent.url(), {"never"});
+  auto binding = rest("never");
+  caf::scoped_actor self{sys_};
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"});
+  ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
+  caf::anon_send_exit(binding, caf::exit_reason::user_shutdown);
+  EXPECT_TRUE(meshflow::testing::eventually([&] { return silent.closed() == 1; }));
+}
+
+TEST_F(binding_test, rest_response_bodies_are_bounded_by_the_context_limits) {
+  service_.server.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"pad": ")" + std::string(4096, 'x') + R"("})", "application/json");
+  });
+  ASSERT_TRUE(service_.start());
+  openapi(service_.url(), {"big"});
+  EXPECT_TRUE(invoke(rest("big"), "{}").ok);
+  binding_context small;
+  small.limits.max_bytes = 1024;
+  auto r = invoke(rest("big", small), "{}");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.code, "limit");
+  EXPECT_NE(r.failure.message.find(service_.url() + "/big"), std::string::npos)
+    << r.failure.message;
+}
+
+TEST_F(binding_test, a_function_is_prepared_on_one_thread_and_bound_on_another) {
+  service_.server.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"pong": true})", "application/json");
+  });
+  ASSERT_TRUE(service_.start());
+  openapi(service_.url(), {"ping"});
+  binding_context ctx;
+  ctx.plan = plan_of("  - {name: f, operation: 'api.yaml#ping'}\n");
+  ctx.base_dir = dir_;
+  ctx.http = http_;
+  expected<prepared_function> prepared = fail("test", "not prepared");
+  std::thread{[&] { prepared = prepare_function(ctx, 0); }}.join();
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  EXPECT_EQ(std::get<prepared_function::rest>(prepared->how).operation_id, "ping");
+  auto binding = bind_function(sys_, ctx, std::move(*prepared));
+  EXPECT_EQ(invoke(binding, "{}").result, R"({"pong":true})");
 }
 
 TEST_F(binding_test, unsupported_function_types_are_refused_at_deploy) {

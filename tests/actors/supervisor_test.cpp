@@ -42,6 +42,8 @@ struct script {
   std::vector<std::optional<invocation_result>> steps;
   int calls = 0;
   std::vector<caf::response_promise> unanswered;
+  /// `(abandon_atom)` received, and the calls made by then.
+  std::vector<int> abandoned_after;
 };
 
 caf::behavior scripted_binding(caf::event_based_actor* self, std::shared_ptr<script> s) {
@@ -54,6 +56,7 @@ caf::behavior scripted_binding(caf::event_based_actor* self, std::shared_ptr<scr
       s->unanswered.push_back(self->make_response_promise());
       return caf::delegated<invocation_result>{};
     },
+    [s](abandon_atom) { s->abandoned_after.push_back(s->calls); },
   };
 }
 
@@ -202,6 +205,25 @@ TEST_F(supervisor_test, a_timed_out_attempt_is_retried_like_any_error) {
   ASSERT_TRUE(report_->done);
   EXPECT_TRUE(report_->done->ok);
   EXPECT_EQ(report_->attempts, 2);
+}
+
+TEST_F(supervisor_test, a_timed_out_attempt_is_abandoned_at_the_binding_before_the_retry) {
+  start({std::nullopt, ok}, policy(3), 500ms);
+  advance(499ms);
+  EXPECT_TRUE(script_->abandoned_after.empty());
+  advance(1ms);  // the first attempt times out: the binding is told at once
+  EXPECT_EQ(script_->abandoned_after, std::vector<int>{1});
+  advance(1000ms);  // the retry, which answers: nothing to abandon
+  ASSERT_TRUE(report_->done);
+  EXPECT_TRUE(report_->done->ok);
+  EXPECT_EQ(script_->abandoned_after, std::vector<int>{1});
+}
+
+TEST_F(supervisor_test, an_attempt_that_fails_is_not_abandoned) {
+  start({unavailable}, policy(2));
+  advance(1000ms);
+  ASSERT_TRUE(report_->done);
+  EXPECT_TRUE(script_->abandoned_after.empty());
 }
 
 TEST_F(supervisor_test, a_binding_that_dies_is_error_crash_not_a_node_crash) {

@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 namespace meshflow::transport {
 
@@ -73,33 +72,16 @@ void add_parameters(const nlohmann::json& list, std::vector<rest_operation::para
   }
 }
 
-/// Sends `req` to `origin`; the response body, or the error with its code.
-expected<std::string> send(const std::string& origin, httplib::Request& req,
-                           std::chrono::milliseconds timeout) {
-  httplib::Client client{origin};
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout - seconds);
-  client.set_connection_timeout(seconds.count(), micros.count());
-  client.set_read_timeout(seconds.count(), micros.count());
-  client.set_write_timeout(seconds.count(), micros.count());
-
-  auto started = std::chrono::steady_clock::now();
-  auto res = client.send(req);
-  if (!res) {
-    auto error = res.error();
-    bool timed_out = error == httplib::Error::ConnectionTimeout
-                     || ((error == httplib::Error::Read || error == httplib::Error::Write)
-                         && std::chrono::steady_clock::now() - started >= timeout);
-    return fail(timed_out ? "timeout" : "connection",
-                fmt::format("{} {}{}: {}", req.method, origin, req.path,
-                            timed_out ? fmt::format("no answer within {} ms", timeout.count())
-                                      : httplib::to_string(error)));
-  }
-  if (res->status >= 400)
-    return fail(std::to_string(res->status),
-                fmt::format("{} {}{} answered {}: {}", req.method, origin, req.path,
-                            res->status, res->body.substr(0, 200)));
-  return std::move(res->body);
+/// The body of a response, or the error its status means (SEMANTICS.md,
+/// "Errors, retries, timeouts"); transfer errors pass as they are.
+expected<std::string> body_of(const std::string& target, http_outcome outcome) {
+  if (!outcome)
+    return tl::unexpected(std::move(outcome.error()));
+  if (outcome->status >= 400)
+    return fail(std::to_string(outcome->status),
+                fmt::format("{} answered {}: {}", target, outcome->status,
+                            outcome->body.substr(0, 200)));
+  return std::move(outcome->body);
 }
 
 } // namespace
@@ -168,14 +150,16 @@ expected<rest_operation> find_operation(const nlohmann::json& doc, std::string_v
   return op;
 }
 
-expected<nlohmann::json> call(const rest_operation& op, const nlohmann::json& arguments,
-                              std::chrono::milliseconds timeout) {
+expected<http_request> request_for(const rest_operation& op, const nlohmann::json& arguments,
+                                   std::chrono::milliseconds timeout, const json_limits& limits) {
   if (!arguments.is_object() && !arguments.is_null())
     return fail("arguments", fmt::format("the arguments of '{}' must be an object, not {}",
                                          op.operation_id, arguments.type_name()));
   auto rest = arguments.is_object() ? arguments : nlohmann::json::object();
-  httplib::Request req;
+  http_request req;
   req.method = op.method;
+  req.timeout = timeout;
+  req.max_body_bytes = limits.max_bytes;
   std::string path = op.path;
   std::string query;
   for (const auto& p : op.parameters) {
@@ -197,36 +181,55 @@ expected<nlohmann::json> call(const rest_operation& op, const nlohmann::json& ar
       case rest_operation::location::query:
         query += fmt::format("{}{}={}", query.empty() ? "?" : "&", encode(p.name), encode(value));
         break;
-      case rest_operation::location::header: req.set_header(p.name, value); break;
+      case rest_operation::location::header: req.headers.emplace_back(p.name, value); break;
     }
     rest.erase(p.name);
   }
-  req.path = op.base_path + path + query;
+  req.url = op.server + op.base_path + path + query;
   if (!rest.empty()) {
     req.body = rest.dump();
-    req.set_header("Content-Type", "application/json");
+    req.headers.emplace_back("Content-Type", "application/json");
   }
-  req.set_header("Accept", "application/json");
-
-  auto res = send(op.server, req, timeout);
-  if (!res)
-    return tl::unexpected(res.error());
-  if (res->empty())
-    return nlohmann::json(nullptr);
-  auto body = nlohmann::json::parse(*res, nullptr, false);
-  if (body.is_discarded())
-    return nlohmann::json(*res);
-  return body;
+  req.headers.emplace_back("Accept", "application/json");
+  return req;
 }
 
-expected<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout) {
-  auto parts = split_url(url);
-  if (!parts)
+expected<nlohmann::json> result_of(const std::string& target, http_outcome outcome,
+                                   const json_limits& limits) {
+  auto body = body_of(target, std::move(outcome));
+  if (!body)
+    return tl::unexpected(std::move(body.error()));
+  if (body->empty())
+    return nlohmann::json(nullptr);
+  if (auto within = check_json(*body, limits, fmt::format("the response of {}", target));
+      !within)
+    return tl::unexpected(std::move(within.error()));
+  auto parsed = nlohmann::json::parse(*body, nullptr, false);
+  if (parsed.is_discarded())
+    return nlohmann::json(std::move(*body));
+  return parsed;
+}
+
+expected<nlohmann::json> call(http_client& http, const rest_operation& op,
+                              const nlohmann::json& arguments, std::chrono::milliseconds timeout,
+                              const json_limits& limits) {
+  auto req = request_for(op, arguments, timeout, limits);
+  if (!req)
+    return tl::unexpected(std::move(req.error()));
+  auto target = req->target();
+  return result_of(target, http.perform(std::move(*req)), limits);
+}
+
+expected<std::string> fetch(http_client& http, const std::string& url,
+                            std::chrono::milliseconds timeout, std::size_t max_bytes) {
+  if (auto parts = split_url(url); !parts)
     return tl::unexpected(parts.error());
-  httplib::Request req;
-  req.method = "GET";
-  req.path = parts->path.empty() ? "/" : parts->path;
-  return send(parts->origin, req, timeout);
+  http_request req;
+  req.url = url;
+  req.timeout = timeout;
+  req.max_body_bytes = max_bytes;
+  auto target = req.target();
+  return body_of(target, http.perform(std::move(req)));
 }
 
 } // namespace meshflow::transport

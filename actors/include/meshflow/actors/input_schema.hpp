@@ -13,6 +13,7 @@
 
 #include "meshflow/dsl/model.hpp"
 #include "meshflow/error.hpp"
+#include "meshflow/transport/http_client.hpp"
 
 namespace valijson {
 class Schema;
@@ -22,10 +23,12 @@ namespace meshflow::actors {
 
 class input_schema {
 public:
-  /// Reads and compiles the schema `def` names (see `document_at`); the
-  /// error (code `definition`) says why it cannot be used.
+  /// Reads and compiles the schema `def` names (see `document_at`; an
+  /// `http(s)://` schema is fetched through `http`); the error (code
+  /// `definition`) says why it cannot be used.
   static expected<input_schema> load(const dsl::data_input_schema& def,
                                      const std::filesystem::path& base_dir,
+                                     transport::http_client& http,
                                      std::chrono::milliseconds http_timeout);
 
   /// What is wrong with `input`, one message per violation (`PATH: WHY`),

@@ -107,12 +107,18 @@ struct deployment {
 struct node_options {
   std::shared_ptr<const native_registry> natives;
   std::chrono::milliseconds http_timeout{std::chrono::seconds{30}};
+  /// The node's HTTP client (REST calls, fetched documents); spawn_admin
+  /// makes one when none is given.
+  std::shared_ptr<transport::http_client> http;
+  /// A REST function's calls in flight at once (binding_context).
+  std::size_t max_concurrent_calls = binding_context::default_max_concurrent_calls;
   /// Told of every event an instance produces, as CloudEvent JSON text:
   /// (produced_atom, instance_id, event_json). Optional.
   caf::actor event_listener;
   /// Bounds on each instance: states entered in all, and per turn.
   machine_limits limits;
-  /// Bounds on every JSON document a request brings (inputs, events).
+  /// Bounds on every JSON document that enters the node: inputs, events,
+  /// REST response bodies.
   json_limits json;
 };
 

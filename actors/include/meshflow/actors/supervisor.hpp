@@ -7,8 +7,12 @@
 //     as a request that expires after `actionExecTimeout` (CAF's request
 //     timeout, on the actor clock).
 //  2. The binding answers with an `invocation_result`: the result (JSON
-//     text) or an error with a code. An expired request is error `timeout`;
-//     a binding that died or refused the message is error `crash`.
+//     text) or an error with a code. An expired request is error `timeout`,
+//     and the supervisor tells the binding `(abandon_atom)`, so that the
+//     call does not go on without anyone waiting for it (a REST binding
+//     cancels its HTTP transfer; function_binding.hpp). A binding that died
+//     or refused the message is error `crash`. (A supervisor that is
+//     stopped while it waits says nothing: the binding monitors it.)
 //  3. On an error, `retry_for` (the action's retry rules, see
 //     dsl/retry.hpp) says whether and how to retry. If another attempt is
 //     allowed, the supervisor tells its parent `(action_retry_atom, attempt,
@@ -34,6 +38,8 @@
 namespace meshflow::actors {
 
 using invoke_atom = caf::atom_constant<caf::atom("invoke")>;
+/// To a binding, from the requester of a call: it waits no more.
+using abandon_atom = caf::atom_constant<caf::atom("abandon")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using action_retry_atom = caf::atom_constant<caf::atom("actretry")>;
 using action_done_atom = caf::atom_constant<caf::atom("actdone")>;

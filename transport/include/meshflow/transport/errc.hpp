@@ -13,7 +13,16 @@ inline constexpr char invalid_event[] = "cloudevent";
 /// delivery or a consumer error. The message carries librdkafka's text.
 inline constexpr char kafka[] = "kafka";
 
-/// A bounded wait (flush, synchronous produce, commit) ran out of time.
+/// A bounded wait (flush, synchronous produce, commit, an HTTP request)
+/// ran out of time.
 inline constexpr char timeout[] = "timeout";
+
+/// An HTTP origin could not be reached, or the exchange broke: DNS,
+/// refused, reset, TLS (SEMANTICS.md, "Errors, retries, timeouts").
+inline constexpr char connection[] = "connection";
+
+/// Input beyond the bounds set for it: a response body larger than its
+/// request allows (see also `meshflow::check_json`).
+inline constexpr char limit[] = "limit";
 
 } // namespace meshflow::transport::errc
