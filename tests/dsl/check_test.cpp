@@ -126,3 +126,21 @@ TEST(check, an_empty_reference_is_a_reference_finding) {
   EXPECT_EQ(ds[0].severity, severity::warning);
   EXPECT_NE(ds[0].message.find("no function named ''"), std::string::npos);
 }
+
+TEST(check, validate_refuses_what_a_deploy_refuses_unless_schema_level) {
+  auto text = workflow_with("  - name: Pack\n    type: inject\n    data: {}\n"
+                            "    transition: Shipp\n"
+                            "  - name: Ship\n    type: inject\n    data: {}\n    end: true\n");
+  auto deploy = validate_text(text, "order.sw.yaml", ".");
+  EXPECT_FALSE(deploy.plan);
+  auto errors = errors_of(deploy.diagnostics);
+  ASSERT_EQ(errors.size(), 1u) << all_text(deploy.diagnostics);
+  EXPECT_EQ(errors[0].path, "states[0].transition");
+  EXPECT_NE(errors[0].message.find("did you mean 'Ship'?"), std::string::npos);
+
+  load_options schema_level;
+  schema_level.strict = false;
+  auto lenient = validate_text(text, "order.sw.yaml", ".", schema_level);
+  EXPECT_TRUE(lenient.plan);
+  EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
+}
