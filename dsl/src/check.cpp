@@ -31,6 +31,7 @@ public:
     for (std::size_t i = 0; i < w_.states.size(); ++i)
       state_at(i);
     workflow_timeouts();
+    functions();
     reachability();
     return std::move(out_);
   }
@@ -249,14 +250,13 @@ private:
     if (w_.timeouts.workflow_exec_timeout && w_.timeouts.workflow_exec_timeout->run_before)
       resolve("timeouts.workflowExecTimeout.runBefore",
               *w_.timeouts.workflow_exec_timeout->run_before, state_names_, "state");
+  }
+
+  void functions() {
     for (std::size_t i = 0; i < w_.functions.size(); ++i) {
       const auto& f = w_.functions[i];
-      if (f.type == function_type::rpc || f.type == function_type::graphql
-          || f.type == function_type::odata)
-        warning(fmt::format("functions[{}].type", i),
-                fmt::format("function type {} is not supported yet; deploying this "
-                            "workflow will fail",
-                            to_string(f.type)));
+      if (auto why = unsupported_function_type(f.type))
+        error(fmt::format("functions[{}].type", i), std::move(*why));
       if (f.auth_ref)
         resolve(fmt::format("functions[{}].authRef", i), *f.auth_ref, names_of(w_.auth),
                 "auth definition", true);

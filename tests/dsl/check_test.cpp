@@ -144,3 +144,30 @@ TEST(check, validate_refuses_what_a_deploy_refuses_unless_schema_level) {
   EXPECT_TRUE(lenient.plan);
   EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
 }
+
+TEST(check, function_types_meshflow_cannot_bind_are_reference_findings) {
+  auto text = workflow_with(
+    "  - name: A\n    type: operation\n    actions:\n"
+    "      - functionRef: r\n      - functionRef: g\n      - functionRef: o\n"
+    "      - functionRef: a\n      - functionRef: e\n      - functionRef: c\n"
+    "      - functionRef: h\n    end: true\n",
+    "functions:\n"
+    "  - {name: r, type: rpc, operation: 'file://s.proto#S#M'}\n"
+    "  - {name: g, type: graphql, operation: 'https://x/graphql#query#q'}\n"
+    "  - {name: o, type: odata, operation: 'https://x/odata#E'}\n"
+    "  - {name: a, type: asyncapi, operation: 'file://a.yaml#op'}\n"
+    "  - {name: e, type: expression, operation: '.x'}\n"
+    "  - {name: c, type: custom, operation: native}\n"
+    "  - {name: h, operation: 'file://api.json#op'}\n");
+  auto errors = errors_of(check(text));
+  ASSERT_EQ(errors.size(), 4u) << all_text(errors);
+  EXPECT_EQ(errors[0].path, "functions[0].type");
+  EXPECT_EQ(errors[0].message, "function type rpc is not supported yet");
+  EXPECT_EQ(errors[1].message, "function type graphql is not supported yet");
+  EXPECT_EQ(errors[2].message, "function type odata is not supported yet");
+  EXPECT_EQ(errors[3].path, "functions[3].type");
+  EXPECT_NE(errors[3].message.find("asyncapi functions"), std::string::npos);
+  auto warnings = check(text, severity::warning);
+  ASSERT_EQ(warnings.size(), 4u) << all_text(warnings);
+  EXPECT_NE(warnings[0].message.find("deploying this workflow will fail"), std::string::npos);
+}

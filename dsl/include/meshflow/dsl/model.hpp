@@ -374,4 +374,9 @@ struct workflow {
 std::string_view to_string(state_type t);
 std::string_view to_string(function_type t);
 
+/// Why meshflow cannot bind functions of type `t`, or nothing when it can
+/// (`rest`, `expression`, `custom`): the one list of the function types a
+/// deploy refuses, which `check_references` reports.
+std::optional<std::string> unsupported_function_type(function_type t);
+
 } // namespace meshflow::dsl

@@ -15,8 +15,8 @@ namespace meshflow::dsl {
 /// The checks the JSON schema cannot make: every reference resolves (states,
 /// functions, events, errors, retries, compensatedBy, start), compensation
 /// states are used only for compensation, state and definition names are
-/// unique. Their findings have severity `findings`; unreachable states are
-/// always warnings.
+/// unique, every function has a type meshflow can bind. Their findings have
+/// severity `findings`; unreachable states are always warnings.
 ///
 /// A deploy refuses a definition with any of these findings, so `meshflow
 /// validate` reports them as errors. The specification's own examples break
