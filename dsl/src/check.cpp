@@ -319,7 +319,8 @@ validation finish(load_result loaded, const load_options& options, secret_values
   auto checked = check_references(*loaded.workflow,
                                   options.strict ? severity::error : severity::warning);
   v.diagnostics.insert(v.diagnostics.end(), checked.begin(), checked.end());
-  if (has_errors(v.diagnostics))
+  // Expressions in another language stay unchecked: the reader has said so.
+  if (has_errors(v.diagnostics) || !loaded.workflow->expressions_are_jq())
     return v;
   compile_options compiling;  // by default, secrets come from the environment
   if (secrets == secret_values::unread)

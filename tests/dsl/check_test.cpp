@@ -171,3 +171,37 @@ TEST(check, function_types_meshflow_cannot_bind_are_reference_findings) {
   ASSERT_EQ(warnings.size(), 4u) << all_text(warnings);
   EXPECT_NE(warnings[0].message.find("deploying this workflow will fail"), std::string::npos);
 }
+
+TEST(check, jsonpath_is_valid_0_8_that_meshflow_cannot_run) {
+  auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n"
+                            "    stateDataFilter:\n      output: '$.name'\n    end: true\n",
+                            "expressionLang: jsonpath\n");
+  auto deploy = validate_text(text, "t.sw.yaml", ".");
+  auto errors = errors_of(deploy.diagnostics);
+  ASSERT_EQ(errors.size(), 1u) << all_text(deploy.diagnostics);
+  EXPECT_EQ(errors[0].path, "expressionLang");
+  EXPECT_NE(errors[0].message.find("jq expressions only"), std::string::npos);
+
+  // The schema-level reading accepts it, and does not read '$.name' as jq.
+  load_options schema_level;
+  schema_level.strict = false;
+  auto lenient = validate_text(text, "t.sw.yaml", ".", schema_level);
+  EXPECT_FALSE(lenient.plan);
+  ASSERT_EQ(lenient.diagnostics.size(), 1u) << all_text(lenient.diagnostics);
+  EXPECT_EQ(lenient.diagnostics[0].severity, severity::warning);
+  EXPECT_EQ(lenient.diagnostics[0].path, "expressionLang");
+}
+
+TEST(check, an_expression_language_nobody_knows_is_an_error_in_every_reading) {
+  auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: true\n",
+                            "expressionLang: abc\n");
+  load_options schema_level;
+  schema_level.strict = false;
+  for (const auto& options : {load_options{}, schema_level}) {
+    auto errors = errors_of(validate_text(text, "t.sw.yaml", ".", options).diagnostics);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].path, "expressionLang");
+    EXPECT_NE(errors[0].message.find("'abc' is no expression language"), std::string::npos)
+      << errors[0].message;
+  }
+}

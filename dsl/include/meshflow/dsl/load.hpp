@@ -22,8 +22,9 @@ struct load_options {
   std::size_t max_nodes = 1'000'000;
   /// Which reading of a definition this is. `true` (the default, and what
   /// every deploy uses): findings that the 0.8 schema accepts but that would
-  /// make a deploy fail (`end: false` with no transition, and the findings
-  /// of `check_references`) are errors, so that a definition without errors
+  /// make a deploy fail (`end: false` with no transition, an expression
+  /// language meshflow does not evaluate, and the findings of
+  /// `check_references`) are errors, so that a definition without errors
   /// deploys. `false`: the schema-level reading of `meshflow validate
   /// --schema-only`, where they are warnings that say the deploy will fail;
   /// only what the schema (or the specification's text) rules out is an

@@ -347,6 +347,8 @@ struct workflow {
   json constants = json::object();
   std::vector<std::string> secrets;
   dsl::start_def start;
+  /// `expressionLang`. Of the expression languages, meshflow evaluates jq
+  /// (1.6) only; expressions in any other are never compiled.
   std::string expression_lang = "jq";
   dsl::timeouts timeouts;
   std::vector<error_def> errors;
@@ -369,6 +371,9 @@ struct workflow {
 
   /// `id`, or `key` when the definition has no id.
   const std::string& identity() const { return id ? *id : *key; }
+
+  /// Whether meshflow can evaluate the definition's expressions.
+  bool expressions_are_jq() const { return expression_lang == "jq"; }
 };
 
 std::string_view to_string(state_type t);
