@@ -145,6 +145,60 @@ TEST(check, validate_refuses_what_a_deploy_refuses_unless_schema_level) {
   EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
 }
 
+TEST(check, every_finding_a_deploy_refuses_is_an_error_unless_schema_level) {
+  // Each definition has one finding the 0.8 schema accepts and a deploy refuses.
+  const std::string inject_end = "  - name: B\n    type: inject\n    data: {}\n    end: true\n";
+  const std::string calls = "  - name: A\n    type: operation\n    actions:\n"
+                            "      - functionRef: f\n";
+  const std::string defines_f = "functions:\n  - {name: f, type: expression, operation: '.'}\n";
+  struct finding {
+    std::string what, text, path;
+  };
+  const std::vector<finding> findings{
+    {"unknown function", workflow_with(calls + "    end: true\n"),
+     "states[0].actions[0].functionRef"},
+    {"unknown event",
+     workflow_with("  - name: A\n    type: event\n    onEvents:\n      - eventRefs: [e]\n"
+                   "    end: true\n"),
+     "states[0].onEvents[0].eventRefs[0]"},
+    {"unknown error",
+     workflow_with(calls + "    onErrors:\n      - {errorRef: boom, end: true}\n    end: true\n",
+                   defines_f),
+     "states[0].onErrors[0].errorRef"},
+    {"unknown retry", workflow_with(calls + "        retryRef: fast\n    end: true\n", defines_f),
+     "states[0].actions[0].retryRef"},
+    {"duplicate state",
+     workflow_with("  - name: B\n    type: inject\n    data: {}\n    transition: B\n"
+                   + inject_end),
+     "states[1].name"},
+    {"unknown start", workflow_with(inject_end, "start: Bee\n"), "start"},
+    {"compensatedBy without usedForCompensation",
+     workflow_with("  - name: A\n    type: inject\n    data: {}\n    compensatedBy: B\n"
+                   "    end: true\n" + inject_end),
+     "states[0].compensatedBy"},
+    {"rpc function",
+     workflow_with(calls + "    end: true\n",
+                   "functions:\n  - {name: f, type: rpc, operation: 'a.proto#S#m'}\n"),
+     "functions[0].type"},
+    {"end: false", workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: false\n"),
+     "states[0].end"},
+    {"jsonpath", workflow_with(inject_end, "expressionLang: jsonpath\n"), "expressionLang"},
+  };
+  load_options schema_level;
+  schema_level.strict = false;
+  for (const auto& f : findings) {
+    auto deploy = validate_text(f.text, "t.sw.yaml", ".");
+    EXPECT_FALSE(deploy.plan) << f.what;
+    auto errors = errors_of(deploy.diagnostics);
+    EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
+                            [&](const diagnostic& d) { return d.path == f.path; }))
+      << f.what << ": no error at " << f.path << "\n" << all_text(deploy.diagnostics);
+    auto lenient = validate_text(f.text, "t.sw.yaml", ".", schema_level);
+    EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << f.what << "\n"
+                                                         << all_text(lenient.diagnostics);
+  }
+}
+
 TEST(check, function_types_meshflow_cannot_bind_are_reference_findings) {
   auto text = workflow_with(
     "  - name: A\n    type: operation\n    actions:\n"
