@@ -23,7 +23,7 @@ struct options {
   std::function<int()> run;
 };
 
-/// `meshflow validate FILE... [--format text|json]`
+/// `meshflow validate FILE... [--format text|json] [--schema-only]`
 void add_validate(CLI::App& app, options& opts);
 
 /// `meshflow diagram FILE [--format dot|mermaid]`

@@ -21,7 +21,10 @@ void add_diagram(CLI::App& app, options& opts) {
     ->check(CLI::IsMember({"dot", "mermaid"}));
   cmd->callback([a, &opts] {
     opts.run = [a] {
-      auto loaded = dsl::load_workflow_file(a->file);
+      // A drawing needs the structure only: the schema-level reading.
+      dsl::load_options schema_level;
+      schema_level.strict = false;
+      auto loaded = dsl::load_workflow_file(a->file, schema_level);
       if (!loaded.workflow || dsl::has_errors(loaded.diagnostics)) {
         for (const auto& d : loaded.diagnostics)
           if (d.severity == dsl::severity::error)

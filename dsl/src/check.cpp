@@ -31,6 +31,7 @@ public:
     for (std::size_t i = 0; i < w_.states.size(); ++i)
       state_at(i);
     workflow_timeouts();
+    functions();
     reachability();
     return std::move(out_);
   }
@@ -249,14 +250,13 @@ private:
     if (w_.timeouts.workflow_exec_timeout && w_.timeouts.workflow_exec_timeout->run_before)
       resolve("timeouts.workflowExecTimeout.runBefore",
               *w_.timeouts.workflow_exec_timeout->run_before, state_names_, "state");
+  }
+
+  void functions() {
     for (std::size_t i = 0; i < w_.functions.size(); ++i) {
       const auto& f = w_.functions[i];
-      if (f.type == function_type::rpc || f.type == function_type::graphql
-          || f.type == function_type::odata)
-        warning(fmt::format("functions[{}].type", i),
-                fmt::format("function type {} is not supported yet; deploying this "
-                            "workflow will fail",
-                            to_string(f.type)));
+      if (auto why = unsupported_function_type(f.type))
+        error(fmt::format("functions[{}].type", i), std::move(*why));
       if (f.auth_ref)
         resolve(fmt::format("functions[{}].authRef", i), *f.auth_ref, names_of(w_.auth),
                 "auth definition", true);
@@ -319,7 +319,8 @@ validation finish(load_result loaded, const load_options& options, secret_values
   auto checked = check_references(*loaded.workflow,
                                   options.strict ? severity::error : severity::warning);
   v.diagnostics.insert(v.diagnostics.end(), checked.begin(), checked.end());
-  if (has_errors(v.diagnostics))
+  // Expressions in another language stay unchecked: the reader has said so.
+  if (has_errors(v.diagnostics) || !loaded.workflow->expressions_are_jq())
     return v;
   compile_options compiling;  // by default, secrets come from the environment
   if (secrets == secret_values::unread)

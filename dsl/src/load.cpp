@@ -313,6 +313,24 @@ private:
       ctx().warning(path, at, message + " (deploying this workflow will fail)");
   }
 
+  /// The 0.8 text lets a workflow name the language of its expressions.
+  /// Besides jq, engines of 0.8 run JSONPath (SonataFlow does): such a
+  /// definition is valid, but meshflow cannot run it. A name no engine knows
+  /// cannot run anywhere.
+  void expression_language(const workflow& w, const Node& at) {
+    if (w.expressions_are_jq())
+      return;
+    if (w.expression_lang == "jsonpath")
+      finding("expressionLang", at,
+              "meshflow evaluates jq expressions only, not 'jsonpath'; the workflow's "
+              "expressions are not checked");
+    else
+      ctx().error("expressionLang", at,
+                  fmt::format("'{}' is no expression language meshflow knows; meshflow "
+                              "evaluates jq (leave out expressionLang, or give 'jq')",
+                              w.expression_lang));
+  }
+
   /// Reads the document a definition names by `uri` (a path relative to the
   /// workflow, or `file://`): when it is an object, `read(ctx, root)` runs
   /// with the document's own context, so that findings name its file and
@@ -1200,9 +1218,7 @@ std::optional<workflow> document_reader::read(const Node& root) {
 
   if (auto lang = read_string(r, "expressionLang", true)) {
     w.expression_lang = *lang;
-    if (*lang != "jq")
-      ctx().error("expressionLang", r.get("expressionLang"),
-                  fmt::format("meshflow evaluates jq expressions only, not '{}'", *lang));
+    expression_language(w, r.get("expressionLang"));
   }
   w.timeouts = timeouts_of(r, {"workflowExecTimeout", "stateExecTimeout",
                                "actionExecTimeout", "branchExecTimeout", "eventTimeout"},

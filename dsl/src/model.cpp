@@ -44,4 +44,20 @@ std::string_view to_string(function_type t) {
   return "?";
 }
 
+std::optional<std::string> unsupported_function_type(function_type t) {
+  switch (t) {
+    case function_type::rest:
+    case function_type::expression:
+    case function_type::custom:
+      return std::nullopt;
+    case function_type::asyncapi:
+      return "asyncapi functions come with the Kafka runtime; not supported yet";
+    case function_type::rpc:
+    case function_type::graphql:
+    case function_type::odata:
+      break;
+  }
+  return "function type " + std::string{to_string(t)} + " is not supported yet";
+}
+
 } // namespace meshflow::dsl

@@ -17,8 +17,11 @@ a contract: a second YAML document in the file being ignored without a word).
 The table gives each case's time and peak memory (VmHWM of the meshflow process).
 
 Then the usage contract (no arguments, unknown subcommand, `validate` without files, unknown
-option: exit code 2) and the diagnostic format, `FILE:LINE:COL: error|warning: PATH: MESSAGE`
-and its `--format json` twin, on a small document with an unknown state property.
+option, `--schema-only` with `--strict`: exit code 2), the diagnostic format,
+`FILE:LINE:COL: error|warning: PATH: MESSAGE` and its `--format json` twin, on a small
+document with an unknown state property, and the two readings on a document whose transition
+names a state that does not exist: by default (and with `--strict`, its old name) an error and
+exit code 1, as at deploy; with `--schema-only` a warning and exit code 0, as the schema sees it.
 
 Usage: robustness.py --meshflow PATH [--timeout SECONDS] [--only NAME] [--keep DIR]
 Exit code 0 when every case passes, 1 otherwise (the failing cases are named).
@@ -353,6 +356,7 @@ def usage_cases():
         ("usage-validate-without-files", ["validate"]),
         ("usage-unknown-option", ["validate", "--no-such-option", "ok.sw.yaml"]),
         ("usage-unknown-format", ["validate", "--format", "xml", "ok.sw.yaml"]),
+        ("usage-schema-only-and-strict", ["validate", "--schema-only", "--strict", "ok.sw.yaml"]),
     ]
 
 
@@ -426,6 +430,60 @@ def check_json_format(meshflow, workdir, timeout, text_diags):
     return r, problems, json.dumps(arr[0], sort_keys=True)
 
 
+MISSPELT_DOC = '''id: misspelt
+specVersion: "0.8"
+start: Pack
+states:
+  - name: Pack
+    type: inject
+    data: {}
+    transition: Shipp
+  - name: Ship
+    type: inject
+    data: {}
+    end: true
+'''
+MISSPELT_LINE, MISSPELT_COLUMN = 8, 17  # where `Shipp` is
+
+
+def reading_cases():
+    """(name, extra arguments, expected exit code, expected severity of the finding)."""
+    return [
+        ("reading-default-is-deploy", [], 1, "error"),
+        ("reading-strict-is-the-default", ["--strict"], 1, "error"),
+        ("reading-schema-only", ["--schema-only"], 0, "warning"),
+    ]
+
+
+def check_reading(meshflow, workdir, extra, code, severity, timeout):
+    """A transition to 'Shipp' when the state is 'Ship': a deploy refuses it."""
+    with open(os.path.join(workdir, "misspelt.sw.yaml"), "w") as f:
+        f.write(MISSPELT_DOC)
+    r = run([meshflow, "validate"] + extra + ["misspelt.sw.yaml"], timeout, workdir)
+    problems = []
+    if r.rc != code:
+        problems.append("expected exit code %d, got %s" % (code, r.describe_rc()))
+    lines = [l for l in r.out.splitlines() if l.strip()]
+    found = [m.groupdict() for m in map(LINE_RE.match, lines)
+             if m and m["path"] == "states[0].transition"]
+    if len(found) != 1:
+        problems.append("expected one diagnostic at states[0].transition in %r" % lines)
+    for d in found:
+        if d["severity"] != severity:
+            problems.append("expected %s, got %s: %r" % (severity, d["severity"], d))
+        if (int(d["line"]), int(d["column"])) != (MISSPELT_LINE, MISSPELT_COLUMN):
+            problems.append("at %s:%s, expected %d:%d (the value 'Shipp')" % (
+                d["line"], d["column"], MISSPELT_LINE, MISSPELT_COLUMN))
+        for words in ("no state named 'Shipp'", "did you mean 'Ship'?"):
+            if words not in d["message"]:
+                problems.append("the message does not say %r: %r" % (words, d["message"]))
+        says_deploy_fails = "deploying this workflow will fail" in d["message"]
+        if says_deploy_fails != (severity == "warning"):
+            problems.append("a %s %s say that deploying will fail: %r" % (
+                severity, "should" if severity == "warning" else "need not", d["message"]))
+    return r, problems, found[0]["severity"] + ": " + found[0]["message"] if found else ""
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -478,6 +536,11 @@ def main():
                 check_text_format(meshflow, workdir, args.timeout)
             r, problems, message = check_json_format(meshflow, workdir, args.timeout, text_diags)
             results.append(("format-json", r, problems, message))
+        for name, extra, code, severity in reading_cases():
+            if wanted(name):
+                r, problems, message = check_reading(meshflow, workdir, extra, code, severity,
+                                                     args.timeout)
+                results.append((name, r, problems, message))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -126,3 +126,136 @@ TEST(check, an_empty_reference_is_a_reference_finding) {
   EXPECT_EQ(ds[0].severity, severity::warning);
   EXPECT_NE(ds[0].message.find("no function named ''"), std::string::npos);
 }
+
+TEST(check, validate_refuses_what_a_deploy_refuses_unless_schema_level) {
+  auto text = workflow_with("  - name: Pack\n    type: inject\n    data: {}\n"
+                            "    transition: Shipp\n"
+                            "  - name: Ship\n    type: inject\n    data: {}\n    end: true\n");
+  auto deploy = validate_text(text, "order.sw.yaml", ".");
+  EXPECT_FALSE(deploy.plan);
+  auto errors = errors_of(deploy.diagnostics);
+  ASSERT_EQ(errors.size(), 1u) << all_text(deploy.diagnostics);
+  EXPECT_EQ(errors[0].path, "states[0].transition");
+  EXPECT_NE(errors[0].message.find("did you mean 'Ship'?"), std::string::npos);
+
+  load_options schema_level;
+  schema_level.strict = false;
+  auto lenient = validate_text(text, "order.sw.yaml", ".", schema_level);
+  EXPECT_TRUE(lenient.plan);
+  EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
+}
+
+TEST(check, every_finding_a_deploy_refuses_is_an_error_unless_schema_level) {
+  // Each definition has one finding the 0.8 schema accepts and a deploy refuses.
+  const std::string inject_end = "  - name: B\n    type: inject\n    data: {}\n    end: true\n";
+  const std::string calls = "  - name: A\n    type: operation\n    actions:\n"
+                            "      - functionRef: f\n";
+  const std::string defines_f = "functions:\n  - {name: f, type: expression, operation: '.'}\n";
+  struct finding {
+    std::string what, text, path;
+  };
+  const std::vector<finding> findings{
+    {"unknown function", workflow_with(calls + "    end: true\n"),
+     "states[0].actions[0].functionRef"},
+    {"unknown event",
+     workflow_with("  - name: A\n    type: event\n    onEvents:\n      - eventRefs: [e]\n"
+                   "    end: true\n"),
+     "states[0].onEvents[0].eventRefs[0]"},
+    {"unknown error",
+     workflow_with(calls + "    onErrors:\n      - {errorRef: boom, end: true}\n    end: true\n",
+                   defines_f),
+     "states[0].onErrors[0].errorRef"},
+    {"unknown retry", workflow_with(calls + "        retryRef: fast\n    end: true\n", defines_f),
+     "states[0].actions[0].retryRef"},
+    {"duplicate state",
+     workflow_with("  - name: B\n    type: inject\n    data: {}\n    transition: B\n"
+                   + inject_end),
+     "states[1].name"},
+    {"unknown start", workflow_with(inject_end, "start: Bee\n"), "start"},
+    {"compensatedBy without usedForCompensation",
+     workflow_with("  - name: A\n    type: inject\n    data: {}\n    compensatedBy: B\n"
+                   "    end: true\n" + inject_end),
+     "states[0].compensatedBy"},
+    {"rpc function",
+     workflow_with(calls + "    end: true\n",
+                   "functions:\n  - {name: f, type: rpc, operation: 'a.proto#S#m'}\n"),
+     "functions[0].type"},
+    {"end: false", workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: false\n"),
+     "states[0].end"},
+    {"jsonpath", workflow_with(inject_end, "expressionLang: jsonpath\n"), "expressionLang"},
+  };
+  load_options schema_level;
+  schema_level.strict = false;
+  for (const auto& f : findings) {
+    auto deploy = validate_text(f.text, "t.sw.yaml", ".");
+    EXPECT_FALSE(deploy.plan) << f.what;
+    auto errors = errors_of(deploy.diagnostics);
+    EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
+                            [&](const diagnostic& d) { return d.path == f.path; }))
+      << f.what << ": no error at " << f.path << "\n" << all_text(deploy.diagnostics);
+    auto lenient = validate_text(f.text, "t.sw.yaml", ".", schema_level);
+    EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << f.what << "\n"
+                                                         << all_text(lenient.diagnostics);
+  }
+}
+
+TEST(check, function_types_meshflow_cannot_bind_are_reference_findings) {
+  auto text = workflow_with(
+    "  - name: A\n    type: operation\n    actions:\n"
+    "      - functionRef: r\n      - functionRef: g\n      - functionRef: o\n"
+    "      - functionRef: a\n      - functionRef: e\n      - functionRef: c\n"
+    "      - functionRef: h\n    end: true\n",
+    "functions:\n"
+    "  - {name: r, type: rpc, operation: 'file://s.proto#S#M'}\n"
+    "  - {name: g, type: graphql, operation: 'https://x/graphql#query#q'}\n"
+    "  - {name: o, type: odata, operation: 'https://x/odata#E'}\n"
+    "  - {name: a, type: asyncapi, operation: 'file://a.yaml#op'}\n"
+    "  - {name: e, type: expression, operation: '.x'}\n"
+    "  - {name: c, type: custom, operation: native}\n"
+    "  - {name: h, operation: 'file://api.json#op'}\n");
+  auto errors = errors_of(check(text));
+  ASSERT_EQ(errors.size(), 4u) << all_text(errors);
+  EXPECT_EQ(errors[0].path, "functions[0].type");
+  EXPECT_EQ(errors[0].message, "function type rpc is not supported yet");
+  EXPECT_EQ(errors[1].message, "function type graphql is not supported yet");
+  EXPECT_EQ(errors[2].message, "function type odata is not supported yet");
+  EXPECT_EQ(errors[3].path, "functions[3].type");
+  EXPECT_NE(errors[3].message.find("asyncapi functions"), std::string::npos);
+  auto warnings = check(text, severity::warning);
+  ASSERT_EQ(warnings.size(), 4u) << all_text(warnings);
+  EXPECT_NE(warnings[0].message.find("deploying this workflow will fail"), std::string::npos);
+}
+
+TEST(check, jsonpath_is_valid_0_8_that_meshflow_cannot_run) {
+  auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n"
+                            "    stateDataFilter:\n      output: '$.name'\n    end: true\n",
+                            "expressionLang: jsonpath\n");
+  auto deploy = validate_text(text, "t.sw.yaml", ".");
+  auto errors = errors_of(deploy.diagnostics);
+  ASSERT_EQ(errors.size(), 1u) << all_text(deploy.diagnostics);
+  EXPECT_EQ(errors[0].path, "expressionLang");
+  EXPECT_NE(errors[0].message.find("jq expressions only"), std::string::npos);
+
+  // The schema-level reading accepts it, and does not read '$.name' as jq.
+  load_options schema_level;
+  schema_level.strict = false;
+  auto lenient = validate_text(text, "t.sw.yaml", ".", schema_level);
+  EXPECT_FALSE(lenient.plan);
+  ASSERT_EQ(lenient.diagnostics.size(), 1u) << all_text(lenient.diagnostics);
+  EXPECT_EQ(lenient.diagnostics[0].severity, severity::warning);
+  EXPECT_EQ(lenient.diagnostics[0].path, "expressionLang");
+}
+
+TEST(check, an_expression_language_nobody_knows_is_an_error_in_every_reading) {
+  auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: true\n",
+                            "expressionLang: abc\n");
+  load_options schema_level;
+  schema_level.strict = false;
+  for (const auto& options : {load_options{}, schema_level}) {
+    auto errors = errors_of(validate_text(text, "t.sw.yaml", ".", options).diagnostics);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].path, "expressionLang");
+    EXPECT_NE(errors[0].message.find("'abc' is no expression language"), std::string::npos)
+      << errors[0].message;
+  }
+}

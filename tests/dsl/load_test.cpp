@@ -227,16 +227,16 @@ TEST(load, id_and_key_together_are_rejected_as_the_schema_does) {
   EXPECT_EQ(d.path, "key");
 }
 
-TEST(load, end_false_is_a_finding_warning_unless_strict) {
+TEST(load, end_false_is_an_error_and_a_warning_in_the_schema_level_reading) {
   auto text = workflow_with("  - name: A\n    type: inject\n    data: {}\n    end: false\n");
-  auto lenient = load(text);
+  EXPECT_EQ(only_error(load(text)).path, "states[0].end");
+  load_options schema_level;
+  schema_level.strict = false;
+  auto lenient = load(text, schema_level);
   EXPECT_TRUE(errors_of(lenient.diagnostics).empty()) << all_text(lenient.diagnostics);
   ASSERT_EQ(lenient.diagnostics.size(), 1u);
   EXPECT_NE(lenient.diagnostics[0].message.find("deploying this workflow will fail"),
             std::string::npos);
-  load_options strict;
-  strict.strict = true;
-  EXPECT_EQ(only_error(load(text, strict)).path, "states[0].end");
 }
 
 TEST(load, yaml_flow_style_is_yaml_even_when_it_starts_like_json) {

@@ -20,10 +20,16 @@ struct load_options {
   /// Most YAML nodes visited while reading, aliases expanded (a YAML alias
   /// bomb expands to billions).
   std::size_t max_nodes = 1'000'000;
-  /// Findings that the 0.8 schema accepts but that make a definition
-  /// impossible to run (`end: false` with no transition) are errors; by
-  /// default they are warnings, as for `check_references`.
-  bool strict = false;
+  /// Which reading of a definition this is. `true` (the default, and what
+  /// every deploy uses): findings that the 0.8 schema accepts but that would
+  /// make a deploy fail (`end: false` with no transition, an expression
+  /// language meshflow does not evaluate, and the findings of
+  /// `check_references`) are errors, so that a definition without errors
+  /// deploys. `false`: the schema-level reading of `meshflow validate
+  /// --schema-only`, where they are warnings that say the deploy will fail;
+  /// only what the schema (or the specification's text) rules out is an
+  /// error.
+  bool strict = true;
 };
 
 /// The result of reading a document: the definition when its structure could

@@ -347,6 +347,8 @@ struct workflow {
   json constants = json::object();
   std::vector<std::string> secrets;
   dsl::start_def start;
+  /// `expressionLang`. Of the expression languages, meshflow evaluates jq
+  /// (1.6) only; expressions in any other are never compiled.
   std::string expression_lang = "jq";
   dsl::timeouts timeouts;
   std::vector<error_def> errors;
@@ -369,9 +371,17 @@ struct workflow {
 
   /// `id`, or `key` when the definition has no id.
   const std::string& identity() const { return id ? *id : *key; }
+
+  /// Whether meshflow can evaluate the definition's expressions.
+  bool expressions_are_jq() const { return expression_lang == "jq"; }
 };
 
 std::string_view to_string(state_type t);
 std::string_view to_string(function_type t);
+
+/// Why meshflow cannot bind functions of type `t`, or nothing when it can
+/// (`rest`, `expression`, `custom`): the one list of the function types a
+/// deploy refuses, which `check_references` reports.
+std::optional<std::string> unsupported_function_type(function_type t);
 
 } // namespace meshflow::dsl

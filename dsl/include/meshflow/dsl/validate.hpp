@@ -15,16 +15,21 @@ namespace meshflow::dsl {
 /// The checks the JSON schema cannot make: every reference resolves (states,
 /// functions, events, errors, retries, compensatedBy, start), compensation
 /// states are used only for compensation, state and definition names are
-/// unique. Their findings have severity `findings`; unreachable states are
-/// always warnings.
+/// unique, every function has a type meshflow can bind. Their findings have
+/// severity `findings`; unreachable states are always warnings.
 ///
-/// The specification's own examples break these rules (examples 15, 20, 23,
-/// 24, 26 and 28 name functions, events or states they do not define), and
-/// the 0.8 schema accepts such documents: `meshflow validate` reports them
-/// as warnings, `validate --strict` and every deploy as errors.
+/// A deploy refuses a definition with any of these findings, so `meshflow
+/// validate` reports them as errors. The specification's own examples break
+/// these rules (examples 15, 20, 23, 24, 26 and 28 name functions, events or
+/// states they do not define), and the 0.8 schema accepts such documents:
+/// the schema-level reading (`validate --schema-only`) reports them as
+/// warnings.
 std::vector<diagnostic> check_references(const workflow& w, severity findings);
 
 /// Everything `meshflow validate` does for one file: read, check, compile.
+/// `options.strict` chooses the reading: by default a definition without
+/// errors is one a deploy accepts (as far as a check without a network and
+/// without the node's native functions can tell).
 struct validation {
   std::shared_ptr<const dsl::plan> plan;  // when there is no error
   std::vector<diagnostic> diagnostics;
