@@ -23,8 +23,9 @@ void add_validate(CLI::App& app, options& opts) {
     "what would only make a deploy fail (a reference that does not resolve, say) is a "
     "warning");
   // Before deploy-level checking was the default, it took `--strict`.
-  cmd->add_flag("--strict", "The default, kept for existing scripts: findings that would "
-                            "make a deploy fail are errors")
+  cmd->add_flag("--strict")
+    ->description("The default, kept for existing scripts: findings that would make a deploy "
+                  "fail are errors")
     ->excludes(schema_only);
   cmd->add_option("files", a->files, "Workflow definition files (YAML or JSON)")->required();
   cmd->add_option("--format", a->format, "Diagnostics as text lines or a JSON array")

@@ -214,6 +214,8 @@ expected<prepared_function> prepare_function(const binding_context& ctx, std::si
     return fail("deploy", fmt::format("no function {}", index));
   const auto& f = w.functions[index];
   auto where = fmt::format("function '{}'", f.name);
+  if (auto why = dsl::unsupported_function_type(f.type))
+    return fail("deploy", fmt::format("{}: {}", where, *why));
   switch (f.type) {
     case dsl::function_type::expression: {
       auto id = ctx.plan->expression(fmt::format("functions[{}].operation", index));
@@ -244,14 +246,10 @@ expected<prepared_function> prepare_function(const binding_context& ctx, std::si
       return prepared_function{index, std::move(*op)};
     }
     case dsl::function_type::asyncapi:
-      return fail("deploy", fmt::format("{}: asyncapi functions come with the Kafka runtime; "
-                                        "not supported yet",
-                                        where));
     case dsl::function_type::rpc:
     case dsl::function_type::graphql:
     case dsl::function_type::odata:
-      return fail("deploy", fmt::format("{}: function type {} is not supported yet", where,
-                                        dsl::to_string(f.type)));
+      break;  // refused above: dsl::unsupported_function_type
   }
   return fail("deploy", where + ": unknown function type");
 }

@@ -98,7 +98,7 @@ class RunContract(ServicesTestCase):
             r = run(ARGS.meshflow, bad)
             self.assertEqual(r.code, 2, r)
             self.assertIn("bad.sw.yaml", r.stderr)
-            # A dangling reference: a warning in `validate`, an error at deploy.
+            # A dangling reference: an error at deploy, as in `validate`.
             dangling = write(d, "dangling.sw.yaml", """
 id: dangling
 specVersion: '0.8'
