@@ -103,7 +103,7 @@ int with_node(const std::string& command, const std::string& address,
   auto host = address.substr(0, colon);
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
-  cfg.set("logger.console", caf::atom("none"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   auto admin = sys.middleman().remote_actor(host, static_cast<std::uint16_t>(port));
   if (!admin) {

@@ -52,7 +52,10 @@ int serve(const node_args& a) {
   configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   actors::node_options options;
-  a.engine.apply(options);
+  if (auto set = a.engine.apply(options); !set) {
+    std::cerr << "meshflow node: " << set.error().message << '\n';
+    return exit_usage;
+  }
   options.event_listener = sys.spawn(event_printer, a.quiet);
   auto admin = actors::spawn_admin(sys, options);
   auto stop = [&](int code) {

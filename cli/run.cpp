@@ -73,7 +73,8 @@ int run(const run_args& a) {
   configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   actors::node_options options;
-  a.engine.apply(options);
+  if (auto set = a.engine.apply(options); !set)
+    return usage(set.error().message);
   options.event_listener = sys.spawn(event_printer, a.quiet);
   auto admin = actors::spawn_admin(sys, options);
   admin_session node{sys, admin};

@@ -28,17 +28,21 @@ struct engine_settings {
   std::uint64_t max_transitions = actors::machine_limits{}.max_transitions;
   std::size_t json_max_bytes = json_limits{}.max_bytes;
   std::size_t json_max_depth = json_limits{}.max_depth;
+  std::string document_timeout = "PT10S";
 
-  /// Adds `--max-transitions`, `--json-max-bytes` and `--json-max-depth`.
+  /// Adds `--max-transitions`, `--json-max-bytes`, `--json-max-depth` and
+  /// `--document-timeout`.
   void add_to(CLI::App& cmd);
-  void apply(actors::node_options& options) const;
+  /// Into the node's options; the error names a setting that is wrong.
+  expected<void> apply(actors::node_options& options) const;
   /// The JSON limits, for what the command reads itself.
   json_limits json() const { return {json_max_bytes, json_max_depth}; }
 };
 
-/// CAF's settings for a process that runs instances: no CAF log, and an
-/// actor hands its worker thread on after a batch of messages, so that an
-/// instance that is always busy cannot starve the others.
+/// CAF's settings for a process that runs instances or talks to a node: no
+/// CAF log; an actor hands its worker thread on after a batch of messages,
+/// so that an instance that is always busy cannot starve the others; the
+/// middleman keeps each connection's messages in order (see the .cpp).
 void configure_actor_system(caf::actor_system_config& cfg);
 
 /// `JSON` as written, or the content of the file `@PATH`.

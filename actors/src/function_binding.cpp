@@ -237,7 +237,7 @@ expected<prepared_function> prepare_function(const binding_context& ctx, std::si
       auto parts = transport::split_operation(f.operation);
       if (!parts)
         return fail("deploy", fmt::format("{}: {}", where, parts.error().message));
-      auto doc = document_at(*ctx.http, ctx.base_dir, parts->first, ctx.http_timeout);
+      auto doc = document_at(*ctx.http, ctx.base_dir, parts->first, ctx.document_timeout);
       if (!doc)
         return fail("deploy", fmt::format("{}: {}", where, doc.error().message));
       auto op = transport::find_operation(*doc, parts->first, parts->second);

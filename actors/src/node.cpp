@@ -16,6 +16,25 @@
 
 namespace meshflow::actors {
 
+/// A definition made ready to deploy by the deployer (prepare_deployment):
+/// what is left to do is only to spawn its bindings.
+struct prepared_deployment {
+  std::shared_ptr<const dsl::plan> plan;
+  std::optional<input_schema> input;
+  std::optional<start_schedule> schedule;
+  std::vector<prepared_function> functions;
+  /// Why it cannot be deployed (then nothing else is set).
+  std::optional<meshflow::error> failure;
+};
+using prepared_ptr = std::shared_ptr<prepared_deployment>;
+
+} // namespace meshflow::actors
+
+// From the deployer to the admin, in process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::prepared_ptr)
+
+namespace meshflow::actors {
+
 struct admin_state {
   struct instance_entry {
     std::string workflow;
@@ -76,6 +95,14 @@ namespace {
 using self_ptr = caf::stateful_actor<admin_state>*;
 using json = nlohmann::json;
 
+/// How the functions of `plan` are bound on a node set up by `o`.
+binding_context binding_context_of(const node_options& o, std::shared_ptr<const dsl::plan> plan) {
+  auto dir = plan->definition->file.parent_path();
+  binding_context ctx{std::move(plan), std::move(dir), o.natives, o.http_timeout,
+                      o.document_timeout, o.http, o.max_concurrent_calls, o.json};
+  return ctx;
+}
+
 std::string failure(std::string code, std::string message) {
   return error_json({std::move(code), std::move(message)});
 }
@@ -89,54 +116,65 @@ std::string new_id(std::mt19937_64& random) {
                      hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
 }
 
-/// Checks strictly, compiles and binds a definition; `path` names it and
-/// its directory resolves the definition's relative file references.
-expected<std::shared_ptr<const deployment>> deploy_definition(self_ptr self,
-                                                              const std::string& path,
-                                                              const std::string& text) {
+/// Checks strictly and compiles a definition, reads the documents it names
+/// (JSON Schema, OpenAPI) and prepares its functions: everything of a deploy
+/// that may block, done by the deployer, off the admin's thread. `path`
+/// names the definition and its directory resolves relative references.
+prepared_ptr prepare_deployment(const node_options& o, const std::string& path,
+                                const std::string& text) {
+  auto out = std::make_shared<prepared_deployment>();
+  auto refuse = [&](std::string message) {
+    out->failure = meshflow::error{"definition", std::move(message)};
+    return out;
+  };
   dsl::load_options strict;
   strict.strict = true;
   auto checked = dsl::validate_text(text, path, std::filesystem::path{path}.parent_path(), strict,
                                     dsl::secret_values::from_environment);
   if (!checked.plan) {
-    std::string text;
+    std::string errors;
     for (const auto& d : checked.diagnostics)
       if (d.severity == dsl::severity::error) {
-        if (!text.empty())
-          text += '\n';
-        text += dsl::to_string(d);
+        if (!errors.empty())
+          errors += '\n';
+        errors += dsl::to_string(d);
       }
-    return fail("definition", text.empty() ? path + ": cannot be deployed" : text);
+    return refuse(errors.empty() ? path + ": cannot be deployed" : errors);
   }
-  auto plan = std::move(checked.plan);
-  auto dep = std::make_shared<deployment>();
-  dep->plan = plan;
-  if (const auto& schema = plan->definition->data_input_schema) {
-    auto loaded = input_schema::load(*schema, plan->definition->file.parent_path(),
-                                     *self->state.options.http, self->state.options.http_timeout);
+  out->plan = std::move(checked.plan);
+  const auto& w = *out->plan->definition;
+  if (const auto& schema = w.data_input_schema) {
+    auto loaded = input_schema::load(*schema, w.file.parent_path(), *o.http, o.document_timeout);
     if (!loaded)
-      return fail("definition", fmt::format("{}: {}", path, loaded.error().message));
-    dep->input = std::move(*loaded);
+      return refuse(fmt::format("{}: {}", path, loaded.error().message));
+    out->input = std::move(*loaded);
   }
-  const auto& o = self->state.options;
-  binding_context ctx{plan, plan->definition->file.parent_path(), o.natives, o.http_timeout,
-                      o.http, o.max_concurrent_calls, o.json};
-  if (const auto& s = plan->definition->start.schedule) {
+  if (const auto& s = w.start.schedule) {
     auto when = start_schedule::make(*s, now_ms());
     if (!when)
-      return fail("definition", fmt::format("{}: {}", path, when.error().message));
-    dep->schedule = std::move(*when);
+      return refuse(fmt::format("{}: {}", path, when.error().message));
+    out->schedule = std::move(*when);
   }
-  for (std::size_t k = 0; k < plan->definition->functions.size(); ++k) {
-    auto b = bind_function(self->system(), ctx, k);
-    if (!b) {
-      for (auto& done : dep->bindings)
-        self->send_exit(done, caf::exit_reason::user_shutdown);
-      return fail("definition", fmt::format("{}: {}", path, b.error().message));
-    }
-    dep->bindings.push_back(std::move(*b));
+  auto ctx = binding_context_of(o, out->plan);
+  for (std::size_t k = 0; k < w.functions.size(); ++k) {
+    auto f = prepare_function(ctx, k);
+    if (!f)
+      return refuse(fmt::format("{}: {}", path, f.error().message));
+    out->functions.push_back(std::move(*f));
   }
-  return dep;
+  return out;
+}
+
+/// A deployer: prepares one deploy on a thread of its own, so that a
+/// document server that never answers holds that deploy only, not the
+/// admin nor the other deploys.
+caf::behavior deployer(caf::event_based_actor* self, node_options options) {
+  return {
+    [self, options](deploy_atom, const std::string& path, const std::string& text) {
+      self->quit();
+      return prepare_deployment(options, path, text);
+    },
+  };
 }
 
 std::shared_ptr<const deployment> find_deployment(self_ptr self, const std::string& workflow,
@@ -473,8 +511,39 @@ void instance_crashed(self_ptr self, const std::string& id, const caf::error& re
 
 namespace {
 
+/// Installs a prepared deployment: binds its functions (spawning only),
+/// makes it the version deployed last of its workflow and arms its
+/// schedule. The answer to the deploy.
+std::string install(self_ptr self, prepared_deployment& p) {
+  if (p.failure)
+    return failure(p.failure->code, p.failure->message);
+  auto& st = self->state;
+  auto dep = std::make_shared<deployment>();
+  dep->plan = p.plan;
+  dep->input = std::move(p.input);
+  dep->schedule = std::move(p.schedule);
+  auto ctx = binding_context_of(st.options, p.plan);
+  for (auto& f : p.functions)
+    dep->bindings.push_back(bind_function(self->system(), ctx, std::move(f)));
+  const auto& w = *dep->plan->definition;
+  auto version = w.version.value_or("");
+  auto& slot = st.workflows[w.identity()][version];
+  if (slot)
+    for (auto& b : slot->bindings)
+      self->send_exit(b, caf::exit_reason::user_shutdown);
+  slot = dep;
+  st.latest[w.identity()] = version;
+  st.schedules.erase(w.identity());
+  if (dep->schedule) {
+    st.schedules[w.identity()] = {version, *dep->schedule, 0, ++st.generations};
+    arm_schedule(self, w.identity());
+  }
+  return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
+}
+
 caf::behavior admin(self_ptr self, node_options options) {
   self->state.options = std::move(options);
+
   // Told to stop: the live instances and the function bindings stop with
   // the admin. (Instances hold the admin and it holds them; without this
   // neither would end, and the node would hang on its way out.)
@@ -500,25 +569,18 @@ caf::behavior admin(self_ptr self, node_options options) {
       instance_crashed(self, id, down.reason);
   });
   return {
-    [self](deploy_atom, const std::string& path, const std::string& text) -> std::string {
-      auto dep = deploy_definition(self, path, text);
-      if (!dep)
-        return failure(dep.error().code, dep.error().message);
-      const auto& w = *(*dep)->plan->definition;
-      auto version = w.version.value_or("");
-      auto& st = self->state;
-      auto& slot = st.workflows[w.identity()][version];
-      if (slot)
-        for (auto& b : slot->bindings)
-          self->send_exit(b, caf::exit_reason::user_shutdown);
-      slot = *dep;
-      st.latest[w.identity()] = version;
-      st.schedules.erase(w.identity());
-      if ((*dep)->schedule) {
-        st.schedules[w.identity()] = {version, *(*dep)->schedule, 0, ++st.generations};
-        arm_schedule(self, w.identity());
-      }
-      return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
+    // Each deploy is prepared by a deployer of its own; the admin serves on
+    // meanwhile, and installs each when it is ready.
+    [self](deploy_atom, std::string& path, std::string& text) -> caf::result<std::string> {
+      auto answer = self->make_response_promise<std::string>();
+      auto worker = self->spawn<caf::detached>(deployer, self->state.options);
+      self->request(worker, caf::infinite, deploy_atom::value, std::move(path), std::move(text))
+        .then([self, answer](prepared_ptr& p) mutable { answer.deliver(install(self, *p)); },
+              [self, answer](caf::error& e) mutable {
+                answer.deliver(failure("definition", fmt::format("the deploy failed: {}",
+                                                                 self->system().render(e))));
+              });
+      return answer;
     },
     [self](start_atom, const std::string& workflow, const std::string& version,
            const std::string& input) -> std::string {

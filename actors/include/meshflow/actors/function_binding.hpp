@@ -97,10 +97,12 @@ struct binding_context {
   /// Where relative OpenAPI paths are found: the definition's folder.
   std::filesystem::path base_dir;
   std::shared_ptr<const native_registry> natives;
-  /// The HTTP timeout of a REST call (and of fetching its OpenAPI
-  /// document); actionExecTimeout, applied by the supervisor, is usually
-  /// shorter, and abandons the call when it passes.
+  /// The HTTP timeout of a REST call; actionExecTimeout, applied by the
+  /// supervisor, is usually shorter, and abandons the call when it passes.
   std::chrono::milliseconds http_timeout{std::chrono::seconds{30}};
+  /// How long fetching a document a function names (its OpenAPI
+  /// description) may take.
+  std::chrono::milliseconds document_timeout{std::chrono::seconds{10}};
   /// The node's HTTP client, shared by all its REST bindings and document
   /// fetches; needed for `rest` functions and `http(s)://` documents.
   std::shared_ptr<transport::http_client> http;

@@ -106,7 +106,13 @@ struct deployment {
 /// How a node is set up.
 struct node_options {
   std::shared_ptr<const native_registry> natives;
+  /// A REST call's HTTP timeout (actionExecTimeout is usually shorter).
   std::chrono::milliseconds http_timeout{std::chrono::seconds{30}};
+  /// How long fetching a document a definition names may take (an OpenAPI
+  /// description, a JSON Schema). Deploys read documents off the admin's
+  /// thread: a slow one delays that deploy, never the node's other
+  /// requests.
+  std::chrono::milliseconds document_timeout{std::chrono::seconds{10}};
   /// The node's HTTP client (REST calls, fetched documents); spawn_admin
   /// makes one when none is given.
   std::shared_ptr<transport::http_client> http;
