@@ -171,3 +171,21 @@ TEST(jq, two_threads_evaluate_one_program) {
   work();
   other.join();
 }
+
+// A state goes back to the pool, for any thread, holding nothing of the
+// evaluation it ran: its input is referenced by its owner alone afterwards,
+// whether the expression had one output, several, none or an error.
+TEST(jq, a_state_keeps_no_reference_to_what_it_evaluated) {
+  meshflow::jq::program_builder b;
+  std::vector<meshflow::jq::expression_id> ids;
+  for (const char* e : {".n * .n", ".a as $x | {y: $x}", ".xs[] | select(. > 1)", "empty",
+                        "error(\"x\")", "first(.xs[])", "label $out | .xs[] | ., break $out"})
+    ids.push_back(b.add(e));
+  auto p = std::move(b).build(nlohmann::json::object(), nlohmann::json::object());
+  ASSERT_TRUE(p);
+  for (auto id : ids) {
+    auto input = *meshflow::jq::value::parse(R"({"n": 3, "a": {"b": "c"}, "xs": [1, 2, 3]})");
+    (void)(*p)->evaluate(id, input);
+    EXPECT_EQ(jv_get_refcnt(input.get()), 1) << "expression " << id;
+  }
+}
