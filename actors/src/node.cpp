@@ -199,10 +199,13 @@ void animate_with(self_ptr self, const std::string& id, admin_state::instance_en
   self->state.animated[e.actor.address()] = id;
 }
 
-/// The actor of instance `id` is gone (parked, ended or dead).
+/// The actor of instance `id` is gone (parked, ended or dead): no DOWN
+/// message is wanted from it any more.
 void forget_actor(self_ptr self, admin_state::instance_entry& e) {
-  if (e.actor)
+  if (e.actor) {
+    self->demonitor(e.actor);
     self->state.animated.erase(e.actor.address());
+  }
   e.actor = nullptr;
 }
 
