@@ -36,8 +36,11 @@ namespace {
 
 using json = nlohmann::json;
 
-/// How long a request may take, except `start --wait`.
+/// How long a request may take, except `start --wait` and `deploy`.
 const auto request_timeout = std::chrono::seconds{60};
+/// How long a deploy may take: it may fetch a document per function, each
+/// within the node's --document-timeout.
+const auto deploy_timeout = std::chrono::minutes{5};
 
 /// What a client reads is bounded in depth, so that no document overflows
 /// a recursive parser here; its size is the node's to bound (the node says
@@ -160,7 +163,7 @@ void add_deploy(CLI::App& app, options& opts) {
     opts.run = [c, files] {
       return with_node("deploy", *c.node, [&](admin_session& node, reply& out) {
         for (const auto& file : *files)
-          if (auto answer = node.deploy(file); !failure_of(answer))
+          if (auto answer = node.deploy(file, caf::duration{deploy_timeout}); !failure_of(answer))
             out.print_lines(answer["workflows"]);
           else
             out.print(answer);

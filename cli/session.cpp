@@ -142,13 +142,13 @@ void admin_session::ask_each(const std::vector<caf::message>& requests,
   }
 }
 
-json admin_session::deploy(const std::string& file) {
+json admin_session::deploy(const std::string& file, caf::duration timeout) {
   auto text = dsl::read_text(file);
   if (!text)
     return {{"error", {{"code", "definition"}, {"message", text.error().message}}}};
   std::error_code ec;
   auto path = std::filesystem::absolute(file, ec);
-  return ask(caf::infinite, actors::deploy_atom::value, (ec ? file : path.string()), *text);
+  return ask(timeout, actors::deploy_atom::value, (ec ? file : path.string()), *text);
 }
 
 std::string admin_session::transport_failure(const caf::error& e) const {

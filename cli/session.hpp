@@ -82,7 +82,10 @@ public:
                 const std::function<void(nlohmann::json)>& take, std::size_t window = 256);
 
   /// Reads FILE here and deploys it: (deploy_atom, absolute path, text).
-  nlohmann::json deploy(const std::string& file);
+  /// A remote node that goes away answers nothing (CAF 0.17 fails no
+  /// request when a connection drops): over the wire, pass a timeout.
+  nlohmann::json deploy(const std::string& file,
+                        caf::duration timeout = caf::duration{caf::infinite});
 
   const caf::actor& admin() const { return admin_; }
 
