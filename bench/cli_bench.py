@@ -8,6 +8,8 @@
        instances (default 1,000,000) of a workflow that parks on an Event
        state, on a `meshflow node`: starts/s over the whole file, and the
        node's RSS growth per parked instance
+  (f)  `meshflow start hello --input @FILE --wait` of 20,000 instances of
+       Hello World: instances started and waited for per second
 
 usage: bench/cli_bench.py BUILD_DIR [--instances N]
 """
@@ -89,21 +91,29 @@ def foreach(meshflow, d):
               f"peak RSS {int(kb) / 1024:.0f} MB |")
 
 
+def json_lines(path, n):
+    with path.open("w") as f:
+        for k in range(n):
+            f.write(f'{{"n":{k}}}\n')
+    return path
+
+
+def start_node(meshflow):
+    node = subprocess.Popen([meshflow, "node", "--port", "0", "--quiet"],
+                            stderr=subprocess.PIPE, text=True)
+    for line in node.stderr:
+        m = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+        if m:
+            return node, m.group(1)
+    raise RuntimeError("the node did not start")
+
+
 def bulk_start(meshflow, d, n):
     flow = d / "parked.sw.yaml"
     flow.write_text(PARKED)
-    inputs = d / "inputs.jsonl"
-    with inputs.open("w") as f:
-        for k in range(n):
-            f.write(f'{{"n":{k}}}\n')
-    node = subprocess.Popen([meshflow, "node", "--port", "0", "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
+    inputs = json_lines(d / "inputs.jsonl", n)
+    node, address = start_node(meshflow)
     try:
-        for line in node.stderr:
-            m = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
-            if m:
-                address = m.group(1)
-                break
         subprocess.run([meshflow, "deploy", flow, "--node", address], check=True,
                        capture_output=True)
         idle = rss_kb(node.pid)
@@ -115,6 +125,24 @@ def bulk_start(meshflow, d, n):
         grown = (rss_kb(node.pid) - idle) * 1024
         print(f"| (e) bulk start of {n:,} parked instances on a node | {n / elapsed:,.0f} "
               f"starts/s ({elapsed:.1f} s), {grown / n:.0f} B RSS per parked instance |")
+    finally:
+        node.terminate()
+        node.wait(timeout=60)
+
+
+def start_and_wait(meshflow, d, n=20_000):
+    inputs = json_lines(d / "hello.jsonl", n)
+    node, address = start_node(meshflow)
+    try:
+        subprocess.run([meshflow, "deploy", ROOT / "examples/hello/hello.sw.yaml", "--node",
+                        address], check=True, capture_output=True)
+        t = time.perf_counter()
+        done = subprocess.run([meshflow, "start", "hello", "--input", f"@{inputs}", "--wait",
+                               "--node", address], check=True, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+        assert done.stdout.count('"COMPLETED"') == n, "not every instance completed"
+        print(f"| (f) `start --input @FILE --wait` of {n:,} Hello World instances | "
+              f"{n / elapsed:,.0f} instances/s |")
     finally:
         node.terminate()
         node.wait(timeout=60)
@@ -132,6 +160,7 @@ def main():
         hello(meshflow)
         foreach(meshflow, d)
         bulk_start(meshflow, d, args.instances)
+        start_and_wait(meshflow, d)
 
 
 if __name__ == "__main__":

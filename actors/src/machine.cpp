@@ -226,6 +226,13 @@ expected<void> machine::retry() {
   if (i_.status != instance_status::faulted)
     return fail("state", fmt::format("only a FAULTED instance can be retried; {} is {}", i_.id,
                                      to_string(i_.status)));
+  if (!i_.current && i_.transitions == 0) {
+    // It never ran (its actor died before its first step): from the start.
+    i_.error.reset();
+    note("status", "RUNNING (operator retry from the start)");
+    start(i_.data);
+    return {};
+  }
   if (!i_.current)
     return fail("state", fmt::format("{} has no failed state to re-run", i_.id));
   auto state = i_.current->state;

@@ -147,6 +147,8 @@ public:
   int turns() const { return turns_; }
   json output() const { return value_.data.to_json(); }
   const instance& value() const { return value_; }
+  /// The instance, to set up a case the machine does not reach by itself.
+  instance& value() { return value_; }
   test_effects& fx() { return fx_; }
   machine& run() { return *machine_; }
 
@@ -1026,6 +1028,20 @@ TEST_P(machine_test, an_error_handled_by_on_errors_keeps_the_results_before_it) 
   f.start(R"({"items": [1, 2]})");
   answer(f);
   EXPECT_EQ(f.output(), json::parse(R"({"items": [1, 2], "handled": true})"));
+}
+
+TEST_P(machine_test, an_instance_that_never_ran_is_retried_from_the_start) {
+  auto h = make(payment);
+  // As the admin keeps an instance whose actor died before its first step.
+  auto& i = h.value();
+  i.status = instance_status::faulted;
+  i.error = instance_error{"crash", "the instance's actor died", ""};
+  i.data = jq::value::from_json({{"order", 1}});
+  h.functions["pay"] = returns({{"paid", true}});
+  ASSERT_TRUE(h.run().retry());
+  h.settle();
+  EXPECT_EQ(h.status(), instance_status::completed);
+  EXPECT_EQ(h.output(), json::parse(R"({"order": 1, "paid": true})"));
 }
 
 TEST_P(machine_test, the_run_before_chain_follows_its_flows_then_terminates) {

@@ -113,6 +113,45 @@ states:
             self.assertEqual(r.code, 2, r)
             self.assertIn("Nowhere", r.stderr)
 
+    def test_a_sync_subflow_that_continues_as_gives_the_last_output(self):
+        with workdir() as d:
+            parent = write(d, "parent.sw.yaml", """
+id: parent
+version: '1'
+specVersion: '0.8'
+start: Call
+states:
+- name: Call
+  type: operation
+  actions:
+  - subFlowRef: first
+    actionDataFilter: {toStateData: '${ .child }'}
+  end: true
+""")
+            first = write(d, "first.sw.yaml", """
+id: first
+version: '1'
+specVersion: '0.8'
+start: Count
+states:
+- name: Count
+  type: inject
+  data: {round: 1}
+  end:
+    continueAs: {workflowId: last, data: '${ {round: (.round + 1)} }'}
+""")
+            last = write(d, "last.sw.yaml", """
+id: last
+version: '1'
+specVersion: '0.8'
+start: Done
+states:
+- {name: Done, type: inject, data: {last: true}, end: true}
+""")
+            r = run(ARGS.meshflow, parent, "--deploy", first, "--deploy", last)
+            self.assertEqual(r.code, 0, r)
+            self.assertEqual(r.output, {"child": {"round": 2, "last": True}})
+
     def test_data_input_schema(self):
         schema = {"type": "object", "required": ["order"],
                   "properties": {"order": {"type": "object", "required": ["id"],

@@ -222,6 +222,59 @@ class Crash(NodeTestCase):
             self.assertEqual(node.stop()[0], 0)
 
 
+GATHER = """
+id: gather
+version: '1'
+specVersion: '0.8'
+start: Both
+events:
+  - {name: A, type: com.example.a, source: /test, correlation: [{contextAttributeName: orderid}]}
+  - {name: B, type: com.example.b, source: /test, correlation: [{contextAttributeName: orderid}]}
+states:
+  - name: Both
+    type: event
+    exclusive: false
+    timeouts: {eventTimeout: PT0.5S}
+    onEvents: [{eventRefs: [A, B]}]
+    end: true
+"""
+
+
+def correlated(kind, orderid):
+    return ('{"specversion": "1.0", "id": "%s-%s-%s", "source": "/test", "type": "com.example.%s",'
+            ' "orderid": "%s", "datacontenttype": "application/json", "data": {"%s": true}}'
+            % (kind, orderid, time.monotonic_ns(), kind, orderid, kind))
+
+
+class StartEvents(NodeTestCase):
+    def test_start_events_that_do_not_all_arrive_in_time_start_nothing(self):
+        node = Node(ARGS.meshflow, "--quiet")
+        try:
+            with workdir() as d:
+                self.client(node, "deploy", write(d, "g.sw.yaml", GATHER))
+                self.client(node, "event", "@" + str(write(d, "a1.json", correlated("a", "1"))))
+                # The node says when the eventTimeout has passed for order 1.
+                end = time.monotonic() + 30
+                for line in node.proc.stderr:
+                    if "no instance of 'gather' starts" in line:
+                        self.assertIn("orderid=1;", line)
+                        break
+                    self.assertLess(time.monotonic(), end, "the start was never dropped")
+                late = self.client(node, "event", "@" + str(write(d, "b1.json",
+                                                                   correlated("b", "1"))))
+                self.assertEqual(late.one, {"delivered": 1})  # it gathers anew
+                self.assertEqual(self.client(node, "ls").lines, [], "an instance started")
+                # Both in time: one instance, which completes.
+                for name in ("a2", "b2"):
+                    self.client(node, "event", "@" + str(write(d, name + ".json",
+                                                               correlated(name[0], "2"))))
+                listed = self.client(node, "ls").lines
+                self.assertEqual(len(listed), 1, listed)
+                self.eventually(node, listed[0]["id"], "COMPLETED")
+        finally:
+            self.assertEqual(node.stop()[0], 0)
+
+
 class SlowDocuments(NodeTestCase):
     def test_a_document_that_never_comes_delays_its_deploy_not_the_node(self):
         silent = socket.socket()
