@@ -37,7 +37,7 @@ struct no_effects final : effects {
   void invoke(invocation) override {}
   void cancel(std::uint64_t) override {}
   void arm(std::uint64_t, epoch_ms) override {}
-  void produce(transport::cloud_event) override {}
+  void produce(std::uint32_t, transport::cloud_event) override {}
   expected<std::string> start_child(child_start) override { return std::string{}; }
   void end_child(const std::string&) override {}
   expected<std::string> continue_as(continuation) override { return std::string{}; }

@@ -139,6 +139,9 @@ std::string snapshot(const instance& i) {
   m.set_timed_out(i.timed_out);
   m.set_running_before(i.running_before);
   m.set_transitions(i.transitions);
+  m.set_parent_id(i.parent_id);
+  m.set_parent_token(i.parent_token);
+  m.set_start_key(i.start_key);
   if (i.exec_timeout)
     to_proto(*i.exec_timeout, *m.mutable_exec_timeout());
   for (const auto& [name, value] : i.correlation) {
@@ -269,6 +272,9 @@ expected<instance> restore(std::string_view bytes) {
   i.timed_out = m.timed_out();
   i.running_before = m.running_before();
   i.transitions = m.transitions();
+  i.parent_id = m.parent_id();
+  i.parent_token = m.parent_token();
+  i.start_key = m.start_key();
   if (m.has_exec_timeout())
     i.exec_timeout = from_proto(m.exec_timeout());
   for (const auto& c : m.correlation())

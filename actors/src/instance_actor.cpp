@@ -1,13 +1,10 @@
 #include "instance_actor.hpp"
 
-#include <chrono>
-
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "meshflow/actors/fault_injection.hpp"
+#include "meshflow/actors/protocol.hpp"
 #include "meshflow/dsl/retry.hpp"
-#include "meshflow/transport/json_format.hpp"
 
 namespace meshflow::actors {
 
@@ -15,13 +12,15 @@ namespace {
 
 using self_ptr = caf::stateful_actor<instance_actor_state>*;
 
-std::string iso_time(epoch_ms ms) {
-  auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
-                     ms % 1000);
+/// Something for another instance, written by the partition like any
+/// command.
+void emit(self_ptr self, command c) {
+  self->send(self->state.partition, emit_atom::value, std::move(c));
 }
 
-/// The machine's effects, as CAF actions of the instance actor.
+/// The machine's effects, as CAF actions of the instance actor: calls go to
+/// supervisors; timers, events and what other instances are to do go to the
+/// partition.
 class actor_effects final : public effects {
 public:
   explicit actor_effects(self_ptr self) : self_(self) {}
@@ -55,34 +54,47 @@ public:
   }
 
   void arm(std::uint64_t token, epoch_ms deadline) override {
-    // The admin keeps the timers, so that they outlive a parked actor.
-    self_->send(self_->state.admin, arm_atom::value, self_->state.value.id, token, deadline);
+    // The partition keeps the timers, so that they outlive a parked actor.
+    self_->send(self_->state.partition, arm_atom::value, self_->state.value.id, token, deadline);
   }
 
-  void produce(transport::cloud_event event) override {
-    auto text = transport::json_format::serialize(event);
-    if (text)
-      self_->send(self_->state.admin, produced_atom::value, self_->state.value.id, *text);
+  void produce(std::uint32_t event_def, transport::cloud_event event) override {
+    const auto& v = self_->state.value;
+    self_->send(self_->state.partition, produced_atom::value,
+                produced_event{v.id, event_def, v.workflow_id, v.version, std::move(event)});
   }
 
   expected<std::string> start_child(child_start request) override {
-    auto id = fmt::format("{}.{}", self_->state.value.id, request.token);
-    self_->send(self_->state.admin, child_atom::value, id, request.workflow_id,
-                request.version.value_or(""), request.input.dump(),
-                request.wait ? request.token : std::uint64_t{0});
+    const auto& v = self_->state.value;
+    start_command s;
+    s.workflow_id = request.workflow_id;
+    s.version = request.version.value_or("");
+    s.input = request.input.dump();
+    if (request.wait) {
+      s.parent_id = v.id;
+      s.parent_token = request.token;
+    }
+    auto id = fmt::format("{}.{}", v.id, request.token);
+    emit(self_, command{id, {}, std::move(s)});
     return id;
   }
 
   void end_child(const std::string& id) override {
-    // Anonymous: the admin's answer is for nobody.
-    caf::anon_send(self_->state.admin, cancel_atom::value, id);
+    emit(self_, command{id, {}, cancel_command{"its parent ended"}});
   }
 
   expected<std::string> continue_as(continuation next) override {
-    auto id = fmt::format("{}+", self_->state.value.id);
-    self_->send(self_->state.admin, continue_atom::value, self_->state.value.id, id,
-                next.workflow_id, next.version.value_or(""), next.input.dump(),
-                next.exec_timeout ? encode(*next.exec_timeout) : std::string{});
+    auto& v = self_->state.value;
+    start_command s;
+    s.workflow_id = next.workflow_id;
+    s.version = next.version.value_or("");
+    s.input = next.input.dump();
+    s.exec_timeout = std::move(next.exec_timeout);
+    // A sync subflow's parent waits for the last instance of the chain.
+    s.parent_id = std::exchange(v.parent_id, {});
+    s.parent_token = std::exchange(v.parent_token, 0);
+    auto id = fmt::format("{}+", v.id);
+    emit(self_, command{id, {}, std::move(s)});
     return id;
   }
 
@@ -112,66 +124,118 @@ std::optional<std::uint64_t> forget(self_ptr self, const caf::actor_addr& sender
   return token;
 }
 
-void end(self_ptr self);
-
-/// The instance as `get` answers (taken before `report` may end the actor).
-std::string current(self_ptr self) {
-  return describe(self->state.value, *self->state.job->plan).dump();
+std::string correlation_text(const instance& i) {
+  std::string out;
+  for (const auto& [name, value] : i.correlation)
+    out += fmt::format("{}={};", name, value);
+  return out;
 }
 
-/// After every message: tell the admin of a status change; an instance that
-/// ended hands over its final snapshot and quits; one whose machine yielded
-/// lets the other actors run and goes on with its next message to itself;
-/// one with nothing in flight offers its snapshot to be parked (node.hpp,
-/// "Parking").
-/// `from_admin`: the message came from (or through) the admin, which counts
-/// what it sent; supervisors' reports and its own messages do not count.
-void report(self_ptr self, bool from_admin = true) {
-  auto& st = self->state;
-  if (from_admin)
-    ++st.received;
-  if (st.value.status != st.reported) {
-    st.reported = st.value.status;
-    if (st.run->ended()) {
-      end(self);
-      return;
-    }
-    self->send(st.admin, status_atom::value, st.value.id,
-               std::string{to_string(st.value.status)});
-  }
-  if (st.value.current &&
-      fault_injection::fires("instance.throw",
-                             st.job->plan->definition->states[st.value.current->state].name))
-    throw std::runtime_error("injected fault instance.throw (MESHFLOW_TEST_FAULTS)");
-  if (st.run->busy()) {
-    self->send(self, proceed_atom::value);
-    return;
-  }
-  if (st.supervisors.empty())
-    self->send(st.admin, idle_atom::value, st.value.id, st.received, snapshot(st.value));
-}
-
-/// The instance ended: its final snapshot to the admin, and quit.
+/// The instance ended: its supervisors stop, a waiting parent is told, and
+/// the actor goes (after this message's report).
 void end(self_ptr self) {
   auto& st = self->state;
   for (auto& [token, sup] : st.supervisors)
     self->send_exit(sup, caf::exit_reason::user_shutdown);
   st.supervisors.clear();
   st.tokens.clear();
-  self->send(st.admin, ended_atom::value, st.value.id, snapshot(st.value));
-  st.admin = nullptr;
-  st.run.reset();
-  st.fx.reset();
-  st.job.reset();
+  const auto& v = st.value;
+  if (!v.parent_id.empty()) {
+    auto r = v.status == instance_status::completed
+               ? invocation_result::success(v.data.dump())
+               : invocation_result::failed(v.error ? v.error->code : "subflow",
+                                           fmt::format("subflow {} {}: {}", v.id,
+                                                       to_string(v.status),
+                                                       v.error ? v.error->message : ""));
+    emit(self, command{v.parent_id, {}, child_done_command{v.parent_token, std::move(r)}});
+  }
   self->quit();
+}
+
+/// Where the instance stands after a message, for the partition. An
+/// instance that ended also ends its actor; one whose machine yielded goes
+/// on with its next message to itself.
+instance_report report(self_ptr self, std::string answer = {}) {
+  auto& st = self->state;
+  if (st.value.current && !st.run->ended() &&
+      fault_injection::fires("instance.throw",
+                             st.job->plan->definition->states[st.value.current->state].name))
+    throw std::runtime_error("injected fault instance.throw (MESHFLOW_TEST_FAULTS)");
+  instance_report r;
+  r.id = st.value.id;
+  r.status = st.value.status;
+  r.correlation = correlation_text(st.value);
+  r.answer = std::move(answer);
+  if (st.run->ended()) {
+    end(self);
+  } else if (st.run->busy()) {
+    self->send(self, proceed_atom::value);
+  } else {
+    r.idle = st.supervisors.empty();
+  }
+  r.snapshot = snapshot(st.value);
+  return r;
+}
+
+/// The same for a message that was no command: sent to the partition.
+void update(self_ptr self) {
+  auto r = report(self);
+  self->send(self->state.partition, update_atom::value, std::move(r));
+}
+
+/// Applies a command; the answer for the admin request it carries.
+std::string apply(self_ptr self, command& c) {
+  auto& st = self->state;
+  auto& run = *st.run;
+  auto current = [&] { return describe(st.value, *st.job->plan).dump(); };
+  return std::visit(
+    [&](auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, start_command>) {
+        auto input = jq::value::parse(x.input);
+        st.value.parent_id = x.parent_id;
+        st.value.parent_token = x.parent_token;
+        st.value.start_key = x.start_key;
+        if (!x.input_invalid.empty())
+          st.value.history.push_back({now_ms(), "input.invalid", x.input_invalid});
+        st.value.exec_timeout = x.exec_timeout;
+        run.start(input ? std::move(*input) : jq::value{jv_object()});
+        for (const auto& e : x.events)
+          run.event(e);
+        return current();
+      } else if constexpr (std::is_same_v<T, event_command>) {
+        run.event(x.event);
+        return current();
+      } else if constexpr (std::is_same_v<T, timer_command>) {
+        run.timer(x.token);
+        return current();
+      } else if constexpr (std::is_same_v<T, pause_command>) {
+        run.pause();
+        return current();
+      } else if constexpr (std::is_same_v<T, resume_command>) {
+        run.resume();
+        return current();
+      } else if constexpr (std::is_same_v<T, cancel_command>) {
+        run.cancel(x.reason);
+        return current();
+      } else if constexpr (std::is_same_v<T, retry_command>) {
+        auto r = run.retry();
+        return r ? current() : error_json(r.error());
+      } else {
+        run.function_done(x.token, outcome(x.result));
+        return current();
+      }
+    },
+    c.what);
 }
 
 } // namespace
 
 caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> job,
-                             caf::actor admin, std::shared_ptr<instance_start> start) {
+                             caf::actor partition, std::shared_ptr<instance_start> start) {
   // An exception (a bug) ends the actor with its message as the exit
-  // reason; the admin, which monitors it, makes that the instance's error.
+  // reason; the partition, which monitors it, makes that the instance's
+  // error.
   self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& thrown) {
     try {
       std::rethrow_exception(thrown);
@@ -183,9 +247,8 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   });
   auto& st = self->state;
   st.job = std::move(job);
-  st.admin = std::move(admin);
+  st.partition = std::move(partition);
   st.value = std::move(start->value);
-  st.reported = st.value.status;
   st.fx = std::make_unique<actor_effects>(self);
   st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx, start->limits);
   // A supervisor that dies without its report (it was cancelled, or it
@@ -197,27 +260,28 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
     self->state.run->function_done(
       *token, fail("crash", fmt::format("the action's supervisor died: {}",
                                         self->system().render(down.reason))));
-    report(self, false);
+    update(self);
   });
-  if (start->input) {
-    auto input = jq::value::parse(*start->input);
-    st.run->start(input ? std::move(*input) : jq::value{jv_object()});
-  } else if (start->parked) {
-    // Woken: its timers are with the admin, nothing was in flight.
-  } else if (auto fits = st.run->rearm(); !fits) {
-    // A snapshot that does not fit its definition cannot run: it ends
-    // FAULTED, kept for inspection, and nothing of it is lost.
-    st.value.status = instance_status::faulted;
-    st.value.error = instance_error{fits.error().code, fits.error().message, ""};
+  if (start->rearm) {
+    if (auto fits = st.run->rearm(); !fits) {
+      // A snapshot that does not fit its definition cannot run: it ends
+      // FAULTED, kept for inspection, and nothing of it is lost.
+      st.value.status = instance_status::faulted;
+      st.value.error = instance_error{fits.error().code, fits.error().message, ""};
+    }
+    update(self);
   }
-  report(self, false);
   return {
+    [self](command& c) -> instance_report {
+      auto answer = apply(self, c);
+      return report(self, c.request_id.empty() ? std::string{} : std::move(answer));
+    },
     [self](action_done_atom, invocation_result& r, int) {
       auto token = forget(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       if (!token)
         return;
       self->state.run->function_done(*token, outcome(r));
-      report(self, false);
+      update(self);
     },
     [self](action_retry_atom, int attempt, const std::string& code, std::int64_t delay) {
       auto& st = self->state;
@@ -225,94 +289,15 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
       if (it != st.tokens.end())
         st.run->function_retrying(it->second, attempt, code, delay);
     },
-    [self](child_done_atom, std::uint64_t token, invocation_result& r) {
-      self->state.run->function_done(token, outcome(r));
-      report(self);
-    },
-    [self](timer_atom, std::uint64_t token) {
-      self->state.run->timer(token);
-      report(self);
-    },
     [self](proceed_atom) {
       self->state.run->proceed();
-      report(self, false);
+      update(self);
     },
-    [self](event_atom, const transport::cloud_event& e) {
-      self->state.run->event(e);
-      report(self);
-    },
-    [self](pause_atom) {
-      self->state.run->pause();
-      auto answer = current(self);
-      report(self);
-      return answer;
-    },
-    [self](resume_atom) {
-      self->state.run->resume();
-      auto answer = current(self);
-      report(self);
-      return answer;
-    },
-    [self](cancel_atom, const std::string& reason) {
-      self->state.run->cancel(reason);
-      auto answer = current(self);
-      report(self);
-      return answer;
-    },
-    [self](retry_atom) {
-      auto r = self->state.run->retry();
-      auto answer = r ? current(self) : error_json(r.error());
-      report(self);
-      return answer;
-    },
-    [self](get_atom) {
-      auto answer = current(self);
-      report(self);
-      return answer;
-    },
-    [self](history_atom) {
-      auto answer = history_json(self->state.value).dump();
-      report(self);
-      return answer;
-    },
-    // The admin took the snapshot this actor offered: nothing is in flight
-    // and nothing came since, so the actor can go (node.hpp, "Parking").
-    [self](park_atom) {
-      auto& st = self->state;
-      st.admin = nullptr;
-      st.run.reset();
-      st.fx.reset();
-      st.job.reset();
-      self->quit();
-    },
+    // The partition took this actor's last report as the instance's whole
+    // truth: nothing is in flight and nothing is on its way (partition.hpp,
+    // "Parking").
+    [self](park_atom) { self->quit(); },
   };
-}
-
-nlohmann::json describe(const instance& i, const dsl::plan& p) {
-  const auto& w = *p.definition;
-  nlohmann::json j{{"id", i.id},
-                   {"workflowId", i.workflow_id},
-                   {"version", i.version},
-                   {"status", to_string(i.status)}};
-  auto states = nlohmann::json::array();
-  if (i.current && i.current->state < w.states.size())
-    states.push_back(w.states[i.current->state].name);
-  j["states"] = std::move(states);
-  j["data"] = current_data(p, i).to_json();
-  if (i.error)
-    j["error"] = {{"code", i.error->code}, {"message", i.error->message}, {"state", i.error->state}};
-  return j;
-}
-
-std::string error_json(const meshflow::error& e) {
-  return nlohmann::json{{"error", {{"code", e.code}, {"message", e.message}}}}.dump();
-}
-
-nlohmann::json history_json(const instance& i) {
-  auto out = nlohmann::json::array();
-  for (const auto& h : i.history)
-    out.push_back({{"at", iso_time(h.at)}, {"kind", h.kind}, {"detail", h.detail}});
-  return out;
 }
 
 } // namespace meshflow::actors

@@ -1,17 +1,19 @@
 #pragma once
 
-// The instance actor (see node.hpp): one per live instance.
+// The instance actor (see partition.hpp): one per live instance, animating
+// its `instance` value with a `machine`. It applies the commands its
+// partition sends, runs its actions' supervisors, and tells its partition
+// after every message where the instance stands (`instance_report`).
 
 #include <memory>
-#include <optional>
-#include <string>
 #include <unordered_map>
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 
+#include "meshflow/actors/command.hpp"
+#include "meshflow/actors/deployment.hpp"
 #include "meshflow/actors/machine.hpp"
-#include "meshflow/actors/node.hpp"
+#include "meshflow/actors/partition.hpp"
 
 namespace meshflow::actors {
 
@@ -20,42 +22,29 @@ using proceed_atom = caf::atom_constant<caf::atom("proceed")>;
 
 struct instance_actor_state {
   std::shared_ptr<const deployment> job;
-  caf::actor admin;
+  caf::actor partition;
   instance value;
   std::unique_ptr<effects> fx;
   std::unique_ptr<machine> run;
-  /// Supervisors (and sync sub-instances) in flight, by the token the
-  /// machine gave the invocation.
+  /// Supervisors in flight, by the token the machine gave the invocation.
   std::unordered_map<caf::actor_addr, std::uint64_t> tokens;
   std::unordered_map<std::uint64_t, caf::actor> supervisors;
-  instance_status reported = instance_status::running;
-  /// Messages from (or through) the admin handled so far (parking).
-  std::uint64_t received = 0;
   static inline const char* name = "meshflow.instance";
 };
 
-/// How an instance actor begins: with a fresh instance and its input, or
-/// from a snapshot (`input` absent: its timers are re-armed).
+/// How an instance actor begins.
 struct instance_start {
+  /// A new instance (a start command follows), or one woken from its
+  /// snapshot.
   instance value;
-  std::optional<std::string> input;  // JSON object text
-  /// Woken from parking: the admin holds its timers; nothing to re-arm.
-  bool parked = false;
+  /// Restored after its actor was lost with work in flight: its timers are
+  /// re-armed and its invocations re-issued (REST calls are at-least-once).
+  bool rearm = false;
   machine_limits limits;
 };
 
 caf::behavior instance_actor(caf::stateful_actor<instance_actor_state>* self,
-                             std::shared_ptr<const deployment> job, caf::actor admin,
+                             std::shared_ptr<const deployment> job, caf::actor partition,
                              std::shared_ptr<instance_start> start);
-
-/// The instance as `get` shows it: id, workflowId, version, status, current
-/// states, data (as it stands: current_data), error.
-nlohmann::json describe(const instance& i, const dsl::plan& p);
-
-/// The instance's history as a JSON array of {at, kind, detail}.
-nlohmann::json history_json(const instance& i);
-
-/// How the admin protocol answers a failure: `{"error": {code, message}}`.
-std::string error_json(const meshflow::error& e);
 
 } // namespace meshflow::actors

@@ -968,12 +968,12 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
   }
 
   if (const auto* e = std::get_if<dsl::event_ref>(&def.target)) {
-    auto event = make_event(plan_.event_index.at(e->trigger_event_ref), e->data,
-                            e->context_attributes, path + ".eventRef", *input);
+    auto trigger = plan_.event_index.at(e->trigger_event_ref);
+    auto event = make_event(trigger, e->data, e->context_attributes, path + ".eventRef", *input);
     if (!event)
       return failed(std::move(event.error()));
     event->extensions["workflowinstanceid"] = i_.id;
-    produce(std::move(*event));
+    produce(trigger, std::move(*event));
     if (!e->result_event_ref) {  // fire-and-forget: no result to merge
       queue(a.token, step_kind::done);
       return;
@@ -1372,23 +1372,24 @@ expected<transport::cloud_event> machine::make_event(
   return e;
 }
 
-void machine::produce(transport::cloud_event e) {
+void machine::produce(std::size_t event_def, transport::cloud_event e) {
   note("event.produced", fmt::format("{} ({})", e.type, e.id));
-  fx_.produce(std::move(e));
+  fx_.produce(static_cast<std::uint32_t>(event_def), std::move(e));
 }
 
 void machine::produce_events(const std::vector<dsl::produce_event_def>& defs,
                              const std::string& path, const jq::value& data) {
   for (std::size_t k = 0; k < defs.size(); ++k) {
     const auto& pe = defs[k];
-    auto event = make_event(plan_.event_index.at(pe.event_ref), pe.data, pe.context_attributes,
+    auto d = plan_.event_index.at(pe.event_ref);
+    auto event = make_event(d, pe.data, pe.context_attributes,
                             fmt::format("{}.produceEvents[{}]", path, k), data);
     if (!event) {
       finish(instance_status::faulted,
              instance_error{event.error().code, event.error().message, ""});
       return;
     }
-    produce(std::move(*event));
+    produce(d, std::move(*event));
   }
 }
 

@@ -50,7 +50,9 @@ struct test_effects final : effects {
   }
   void cancel(std::uint64_t token) override { cancelled.push_back(token); }
   void arm(std::uint64_t token, epoch_ms deadline) override { timers[token] = deadline; }
-  void produce(transport::cloud_event e) override { produced.push_back(std::move(e)); }
+  void produce(std::uint32_t, transport::cloud_event e) override {
+    produced.push_back(std::move(e));
+  }
   expected<std::string> start_child(child_start c) override {
     children.push_back(c);
     return fmt::format("child-{}", c.token);

@@ -213,10 +213,14 @@ class RestContract(unittest.TestCase):
                             f"{self.service.seen} of 50 calls reached the service")
             self.assertTrue(self.service.until(lambda: self.service.open == 0),
                             f"{self.service.open} connections still open")
-            # The node answers at once, with no more threads than before.
+            # The node answers at once, with no more threads than before (the
+            # deploy's own thread ends on its own time: waited for).
             r = node.client("ls", "--workflow", "silent", timeout=10)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(len(r.stdout.splitlines()), 50, r.stdout)
+            deadline = time.monotonic() + 10
+            while threads_of(node.proc.pid) != before and time.monotonic() < deadline:
+                time.sleep(0.05)
             self.assertEqual(threads_of(node.proc.pid), before)
         finally:
             code, log = node.stop()

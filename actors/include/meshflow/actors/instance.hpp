@@ -155,6 +155,13 @@ struct instance {
   std::string workflow_id;
   std::string version;
   instance_status status = instance_status::running;
+  /// A sync subflow's parent and the action that waits for it: told of the
+  /// outcome when this instance (or the last of its continueAs chain) ends.
+  std::string parent_id;
+  std::uint64_t parent_token = 0;
+  /// The correlation of the events that started it, if events did (the
+  /// router starts no second instance for them while this one lives).
+  std::string start_key;
   /// Between states, and once the instance ended: the workflow data.
   jq::value data;
   std::optional<state_run> current;

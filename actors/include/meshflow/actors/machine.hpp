@@ -98,7 +98,9 @@ public:
   virtual void cancel(std::uint64_t token) = 0;
   /// Send `timer(token)` at `deadline`.
   virtual void arm(std::uint64_t token, epoch_ms deadline) = 0;
-  virtual void produce(transport::cloud_event event) = 0;
+  /// Publishes `event`, made from the workflow's event definition
+  /// `event_def` (its channel, when it has one, is the definition's).
+  virtual void produce(std::uint32_t event_def, transport::cloud_event event) = 0;
   /// Starts a sub-instance and returns its id.
   virtual expected<std::string> start_child(child_start request) = 0;
   /// Terminates a sub-instance started with `invoke: async`.
@@ -236,7 +238,7 @@ private:
                                               const std::optional<nlohmann::json>& data,
                                               const std::map<std::string, std::string>& attributes,
                                               const std::string& path, const jq::value& input);
-  void produce(transport::cloud_event e);
+  void produce(std::size_t event_def, transport::cloud_event e);
 
   // helpers
   std::uint64_t token() { return i_.next_token++; }

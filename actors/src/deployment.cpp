@@ -1,0 +1,103 @@
+#include "meshflow/actors/deployment.hpp"
+
+#include <fmt/format.h>
+
+#include "meshflow/dsl/validate.hpp"
+
+namespace meshflow::actors {
+
+binding_context binding_context_of(const deploy_settings& s,
+                                   std::shared_ptr<const dsl::plan> plan) {
+  auto dir = plan->definition->file.parent_path();
+  return binding_context{std::move(plan),    std::move(dir),        s.natives,
+                         s.http_timeout,     s.document_timeout,    s.http,
+                         s.max_concurrent_calls, s.json};
+}
+
+std::shared_ptr<prepared_deployment> prepare_deployment(const deploy_settings& s,
+                                                        const std::string& path,
+                                                        const std::string& text) {
+  auto out = std::make_shared<prepared_deployment>();
+  auto refuse = [&](std::string message) {
+    out->failure = meshflow::error{"definition", std::move(message)};
+    return out;
+  };
+  dsl::load_options strict;
+  strict.strict = true;
+  auto checked = dsl::validate_text(text, path, std::filesystem::path{path}.parent_path(), strict,
+                                    dsl::secret_values::from_environment);
+  if (!checked.plan) {
+    std::string errors;
+    for (const auto& d : checked.diagnostics)
+      if (d.severity == dsl::severity::error) {
+        if (!errors.empty())
+          errors += '\n';
+        errors += dsl::to_string(d);
+      }
+    return refuse(errors.empty() ? path + ": cannot be deployed" : errors);
+  }
+  out->plan = std::move(checked.plan);
+  const auto& w = *out->plan->definition;
+  if (const auto& schema = w.data_input_schema) {
+    auto loaded = input_schema::load(*schema, w.file.parent_path(), *s.http, s.document_timeout);
+    if (!loaded)
+      return refuse(fmt::format("{}: {}", path, loaded.error().message));
+    out->input = std::move(*loaded);
+  }
+  if (const auto& when = w.start.schedule) {
+    auto schedule = start_schedule::make(*when, now_ms());
+    if (!schedule)
+      return refuse(fmt::format("{}: {}", path, schedule.error().message));
+    out->schedule = std::move(*schedule);
+  }
+  auto ctx = binding_context_of(s, out->plan);
+  for (std::size_t k = 0; k < w.functions.size(); ++k) {
+    auto f = prepare_function(ctx, k);
+    if (!f)
+      return refuse(fmt::format("{}: {}", path, f.error().message));
+    out->functions.push_back(std::move(*f));
+  }
+  return out;
+}
+
+std::shared_ptr<const deployment> install(caf::actor_system& sys, const deploy_settings& s,
+                                          prepared_deployment& p) {
+  auto dep = std::make_shared<deployment>();
+  dep->plan = p.plan;
+  dep->input = std::move(p.input);
+  dep->schedule = std::move(p.schedule);
+  auto ctx = binding_context_of(s, p.plan);
+  for (auto& f : p.functions)
+    dep->bindings.push_back(bind_function(sys, ctx, std::move(f)));
+  return dep;
+}
+
+std::shared_ptr<const deployment> deployment_set::find(const std::string& workflow,
+                                                       const std::string& version) const {
+  auto w = versions_.find(workflow);
+  if (w == versions_.end())
+    return nullptr;
+  auto v = w->second.find(version.empty() ? latest_.at(workflow) : version);
+  return v == w->second.end() ? nullptr : v->second;
+}
+
+std::pair<std::shared_ptr<const deployment_set>, std::shared_ptr<const deployment>>
+deployment_set::with(std::shared_ptr<const deployment> d) const {
+  auto next = std::make_shared<deployment_set>(*this);
+  const auto& w = *d->plan->definition;
+  auto version = w.version.value_or("");
+  auto& slot = next->versions_[w.identity()][version];
+  auto replaced = std::exchange(slot, std::move(d));
+  next->latest_[w.identity()] = version;
+  return {std::move(next), std::move(replaced)};
+}
+
+std::vector<std::shared_ptr<const deployment>> deployment_set::all() const {
+  std::vector<std::shared_ptr<const deployment>> out;
+  for (const auto& [workflow, versions] : versions_)
+    for (const auto& [version, dep] : versions)
+      out.push_back(dep);
+  return out;
+}
+
+} // namespace meshflow::actors
