@@ -14,12 +14,7 @@ namespace {
 
 namespace pb = meshflow::command;
 
-void put_events(const std::vector<transport::cloud_event>& events,
-                google::protobuf::RepeatedPtrField<io::cloudevents::v1::CloudEvent>& out) {
-  for (const auto& e : events)
-    if (auto encoded = transport::proto_format::encode(e))
-      *out.Add() = std::move(*encoded);
-}
+
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -69,7 +64,11 @@ std::string encode(const command& c) {
                  p->set_parent_id(s.parent_id);
                  p->set_parent_token(s.parent_token);
                  p->set_start_key(s.start_key);
-                 put_events(s.events, *p->mutable_events());
+                 for (const auto& e : s.events)
+                   if (auto encoded = transport::proto_format::encode(e.event)) {
+                     *p->add_events() = std::move(*encoded);
+                     p->add_channels(e.channel);
+                   }
                  p->set_input_invalid(s.input_invalid);
                },
                [&](const event_command& e) {
@@ -127,11 +126,12 @@ expected<command> decode_command(std::string_view bytes) {
       s.parent_id = p.parent_id();
       s.parent_token = p.parent_token();
       s.start_key = p.start_key();
-      for (const auto& e : p.events()) {
-        auto decoded = event(e);
+      for (int k = 0; k < p.events_size(); ++k) {
+        auto decoded = event(p.events(k));
         if (!decoded)
           return tl::unexpected(decoded.error());
-        s.events.push_back(std::move(*decoded));
+        s.events.push_back(
+          {std::move(*decoded), k < p.channels_size() ? p.channels(k) : std::string{}});
       }
       s.input_invalid = p.input_invalid();
       c.what = std::move(s);

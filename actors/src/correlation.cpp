@@ -5,8 +5,10 @@
 namespace meshflow::actors {
 
 std::optional<std::string> correlate(const dsl::event_def& d, const transport::cloud_event& e,
-                                     const correlation_values& recorded) {
-  if (d.type != e.type || (d.source && *d.source != e.source))
+                                     const correlation_values& recorded, std::string_view bound,
+                                     std::string_view channel) {
+  if (!bound.empty() ? bound != channel
+                     : d.type != e.type || (d.source && *d.source != e.source))
     return std::nullopt;
   std::string key;
   for (const auto& c : d.correlation) {

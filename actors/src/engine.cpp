@@ -39,7 +39,7 @@ void take(self_ptr self, std::size_t p, partition_output& out) {
       if (auto text = transport::json_format::serialize(e.event))
         self->send(st.event_listener, produced_atom::value, e.instance_id, *text);
     if (st.router)
-      self->send(st.router, route_atom::value, std::move(e.event), std::string{});
+      self->send(st.router, route_atom::value, consumed_event{std::move(e.event), {}});
   }
   pump(self);
 }

@@ -149,9 +149,11 @@ std::string snapshot(const instance& i) {
     c->set_name(name);
     c->set_value(value);
   }
-  for (const auto& e : i.kept_events)
-    if (auto encoded = transport::proto_format::encode(e))
+  for (const auto& k : i.kept_events)
+    if (auto encoded = transport::proto_format::encode(k.event)) {
       *m.add_kept_events() = std::move(*encoded);
+      m.add_kept_channels(k.channel);
+    }
   for (const auto& c : i.children) {
     auto* cm = m.add_children();
     cm->set_id(c.id);
@@ -279,11 +281,12 @@ expected<instance> restore(std::string_view bytes) {
     i.exec_timeout = from_proto(m.exec_timeout());
   for (const auto& c : m.correlation())
     i.correlation.emplace_back(c.name(), c.value());
-  for (const auto& e : m.kept_events()) {
-    auto decoded = transport::proto_format::decode(e);
+  for (int k = 0; k < m.kept_events_size(); ++k) {
+    auto decoded = transport::proto_format::decode(m.kept_events(k));
     if (!decoded)
       return fail("snapshot", fmt::format("kept event: {}", decoded.error().message));
-    i.kept_events.push_back(std::move(*decoded));
+    i.kept_events.push_back(
+      {std::move(*decoded), k < m.kept_channels_size() ? m.kept_channels(k) : std::string{}});
   }
   for (const auto& c : m.children())
     i.children.push_back({c.id(), c.terminate_with_parent()});

@@ -204,7 +204,7 @@ std::string apply(self_ptr self, command& c) {
           run.event(e);
         return current();
       } else if constexpr (std::is_same_v<T, event_command>) {
-        run.event(x.event);
+        run.event(consumed_event{x.event, x.channel});
         return current();
       } else if constexpr (std::is_same_v<T, timer_command>) {
         run.timer(x.token);
@@ -250,7 +250,8 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   st.partition = std::move(partition);
   st.value = std::move(start->value);
   st.fx = std::make_unique<actor_effects>(self);
-  st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx, start->limits);
+  st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx, start->limits,
+                                     st.job->event_channels);
   // A supervisor that dies without its report (it was cancelled, or it
   // crashed) is forgotten; a crash becomes the action's error.
   self->set_down_handler([self](caf::down_msg& down) {

@@ -115,8 +115,10 @@ struct machine::location {
   std::size_t action_index = 0;
 };
 
-machine::machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits)
-  : plan_(p), w_(*p.definition), i_(i), fx_(fx), limits_(limits), workflow_(workflow_value(i)) {
+machine::machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits,
+                 std::span<const std::string> channels)
+  : plan_(p), w_(*p.definition), i_(i), fx_(fx), limits_(limits), channels_(channels),
+    workflow_(workflow_value(i)) {
   reindex();
 }
 
@@ -176,15 +178,16 @@ void machine::timer(std::uint64_t t) {
   drain();
 }
 
-void machine::event(const transport::cloud_event& e) {
+void machine::event(const consumed_event& c) {
   if (ended())
     return;
-  if (!offer(e)) {
-    bool wanted = std::any_of(w_.events.begin(), w_.events.end(), [&](const dsl::event_def& d) {
-      return d.kind == dsl::event_kind::consumed && correlate(d, e, i_.correlation);
-    });
+  const auto& e = c.event;
+  if (!offer(c)) {
+    bool wanted = false;
+    for (std::size_t d = 0; d < w_.events.size() && !wanted; ++d)
+      wanted = w_.events[d].kind == dsl::event_kind::consumed && matches(d, c);
     if (wanted) {
-      i_.kept_events.push_back(e);
+      i_.kept_events.push_back(c);
       note("event.kept", fmt::format("{} ({})", e.type, e.id));
     } else {
       note("event.ignored", fmt::format("{} ({}): no consumed event of this instance has this "
@@ -1185,8 +1188,12 @@ action_list_run machine::take_list(std::size_t li) {
 
 // --- events -----------------------------------------------------------------
 
-bool machine::matches(std::size_t d, const transport::cloud_event& e) const {
-  return correlate(w_.events[d], e, i_.correlation).has_value();
+std::string_view machine::channel_of(std::size_t d) const {
+  return d < channels_.size() ? std::string_view{channels_[d]} : std::string_view{};
+}
+
+bool machine::matches(std::size_t d, const consumed_event& c) const {
+  return correlate(w_.events[d], c.event, i_.correlation, channel_of(d), c.channel).has_value();
 }
 
 void machine::record_correlation(std::size_t d, const transport::cloud_event& e) {
@@ -1226,9 +1233,10 @@ expected<jq::value> machine::payload(std::size_t d, const transport::cloud_event
                                  data.copy())};
 }
 
-bool machine::offer(const transport::cloud_event& e) {
+bool machine::offer(const consumed_event& incoming) {
   if (!i_.current || i_.status == instance_status::faulted)
     return false;
+  const auto& e = incoming.event;
   auto& cur = *i_.current;
   const auto& s = state_def();
   auto path = state_path(cur.state);
@@ -1248,7 +1256,7 @@ bool machine::offer(const transport::cloud_event& e) {
           continue;
         const auto& ref = std::get<dsl::event_ref>(action_def(cur.lists[li], a).target);
         auto d = plan_.event_index.at(*ref.result_event_ref);
-        if (!matches(d, e))
+        if (!matches(d, incoming))
           continue;
         auto p = consumed(d);
         if (!p)
@@ -1277,7 +1285,7 @@ bool machine::offer(const transport::cloud_event& e) {
         const auto& on = ev->on_events[j];
         for (const auto& ref : on.event_refs) {
           auto d = plan_.event_index.at(ref);
-          if (!matches(d, e))
+          if (!matches(d, incoming))
             continue;
           if (!ev->exclusive &&
               std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
@@ -1307,7 +1315,7 @@ bool machine::offer(const transport::cloud_event& e) {
       for (std::uint32_t k = 0; k < sw->event_conditions.size(); ++k) {
         const auto& c = sw->event_conditions[k];
         auto d = plan_.event_index.at(c.event_ref);
-        if (!matches(d, e))
+        if (!matches(d, incoming))
           continue;
         if (merge(c.event_data_filter,
                   fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d))
@@ -1318,7 +1326,7 @@ bool machine::offer(const transport::cloud_event& e) {
   } else if (cur.phase == state_phase::callback_event) {
     const auto& cb = std::get<dsl::callback_state>(s.properties);
     auto d = plan_.event_index.at(cb.event_ref);
-    if (matches(d, e)) {
+    if (matches(d, incoming)) {
       if (merge(cb.event_data_filter, path + ".eventDataFilter", d))
         complete_state();
       return true;

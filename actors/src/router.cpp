@@ -84,7 +84,7 @@ struct router_state {
   /// The events gathering for a start state with `exclusive: false`.
   struct gathering {
     std::string version;
-    std::vector<transport::cloud_event> events;
+    std::vector<consumed_event> events;
     std::vector<std::string> arrived;  // event references
     std::uint64_t generation = 0;
   };
@@ -114,7 +114,7 @@ std::optional<std::chrono::milliseconds> start_event_timeout(const deployment& d
 /// A start command for the events that start an instance of `workflow`.
 command start_by_events(self_ptr self, const std::string& workflow, const std::string& version,
                         const std::string& start_key,
-                        std::vector<transport::cloud_event> events) {
+                        std::vector<consumed_event> events) {
   auto id = new_instance_id();
   if (!start_key.empty()) {
     self->state.started_by[start_key] = id;
@@ -129,9 +129,9 @@ command start_by_events(self_ptr self, const std::string& workflow, const std::s
   return command{std::move(id), {}, std::move(s)};
 }
 
-/// Step 2: the live instances `e` may be for.
-void to_live_instances(self_ptr self, const transport::cloud_event& e,
-                       const std::string& channel, std::vector<command>& out) {
+/// Step 2: the live instances `c` may be for.
+void to_live_instances(self_ptr self, const consumed_event& c, std::vector<command>& out) {
+  const auto& e = c.event;
   auto& st = self->state;
   std::unordered_set<std::string> targets;
   for (auto& [key, t] : st.tracked) {
@@ -139,8 +139,11 @@ void to_live_instances(self_ptr self, const transport::cloud_event& e,
     auto dep = st.o.deployed->find(key.substr(0, at), key.substr(at + 1));
     if (!dep)
       continue;
-    for (const auto& d : dep->plan->definition->events) {
-      if (d.kind != dsl::event_kind::consumed || !correlate(d, e))
+    const auto& defs = dep->plan->definition->events;
+    for (std::size_t k = 0; k < defs.size(); ++k) {
+      const auto& d = defs[k];
+      if (d.kind != dsl::event_kind::consumed ||
+          !correlate(d, e, {}, dep->channel_of(k), c.channel))
         continue;
       auto attribute = std::find_if(d.correlation.begin(), d.correlation.end(),
                                     [](const auto& c) { return !c.context_attribute_value; });
@@ -158,12 +161,13 @@ void to_live_instances(self_ptr self, const transport::cloud_event& e,
     }
   }
   for (const auto& id : targets)
-    out.push_back(command{id, {}, event_command{e, channel}});
+    out.push_back(command{id, {}, event_command{e, c.channel}});
 }
 
-/// Step 3: the instances `e` starts, or the gatherings it joins.
-void to_starts(self_ptr self, const transport::cloud_event& e, std::vector<command>& out,
+/// Step 3: the instances `c` starts, or the gatherings it joins.
+void to_starts(self_ptr self, const consumed_event& c, std::vector<command>& out,
                int& delivered) {
+  const auto& e = c.event;
   auto& st = self->state;
   for (const auto& [workflow, version] : st.o.deployed->latest()) {
     auto dep = st.o.deployed->find(workflow, version);
@@ -177,7 +181,8 @@ void to_starts(self_ptr self, const transport::cloud_event& e, std::vector<comma
     for (const auto& on : ev->on_events)
       for (const auto& r : on.event_refs) {
         ++wanted;
-        if (!key && (key = correlate(w.events[dep->plan->event_index.at(r)], e)))
+        auto d = dep->plan->event_index.at(r);
+        if (!key && (key = correlate(w.events[d], e, {}, dep->channel_of(d), c.channel)))
           ref = r;
       }
     if (!key)
@@ -186,7 +191,7 @@ void to_starts(self_ptr self, const transport::cloud_event& e, std::vector<comma
     if (!key->empty() && st.started_by.contains(start_key))
       continue;
     if (ev->exclusive) {
-      out.push_back(start_by_events(self, workflow, version, key->empty() ? "" : start_key, {e}));
+      out.push_back(start_by_events(self, workflow, version, key->empty() ? "" : start_key, {c}));
       ++delivered;
       continue;
     }
@@ -203,7 +208,7 @@ void to_starts(self_ptr self, const transport::cloud_event& e, std::vector<comma
         self->delayed_send(self, *t, gather_atom::value, start_key, g.generation);
     }
     g.arrived.push_back(ref);
-    g.events.push_back(e);
+    g.events.push_back(c);
     ++delivered;
     if (g.arrived.size() < wanted)
       continue;
@@ -214,22 +219,22 @@ void to_starts(self_ptr self, const transport::cloud_event& e, std::vector<comma
   }
 }
 
-/// Routes `e` (consumed from `channel`; `target` names its instance, or is
-/// empty); the number of instances and gatherings it went to.
-int route(self_ptr self, const transport::cloud_event& e, const std::string& channel,
-          std::string target) {
+/// Routes `c` (`target` names its instance, or is empty); the number of
+/// instances and gatherings it went to.
+int route(self_ptr self, const consumed_event& c, std::string target) {
+  const auto& e = c.event;
   std::vector<command> out;
   int delivered = 0;
   if (target.empty())
     if (auto a = e.attribute("workflowinstanceid"))
       target = std::string{*a};
   if (!target.empty()) {
-    out.push_back(command{std::move(target), {}, event_command{e, channel}});
+    out.push_back(command{std::move(target), {}, event_command{e, c.channel}});
     delivered = 1;
   } else {
-    to_live_instances(self, e, channel, out);
+    to_live_instances(self, c, out);
     delivered = static_cast<int>(out.size());
-    to_starts(self, e, out, delivered);
+    to_starts(self, c, out, delivered);
   }
   if (!out.empty())
     self->send(self->state.o.engine, dispatch_atom::value, std::move(out));
@@ -254,7 +259,7 @@ caf::behavior router(self_ptr self, router_options options) {
         if (auto a = e->attribute("workflowinstanceid"))
           target = std::string{*a};
       if (target.empty() || self->state.partitions.empty())
-        return nlohmann::json{{"delivered", route(self, *e, {}, target)}}.dump();
+        return nlohmann::json{{"delivered", route(self, {std::move(*e), {}}, target)}}.dump();
       // A request names its instance: refused unless it lives.
       auto answer = self->make_response_promise<std::string>();
       auto& parts = self->state.partitions;
@@ -269,13 +274,12 @@ caf::behavior router(self_ptr self, router_options options) {
               {"not-found", fmt::format("no live instance '{}' on this node", target)}));
             return;
           }
-          answer.deliver(nlohmann::json{{"delivered", route(self, e, {}, target)}}.dump());
+          answer.deliver(
+            nlohmann::json{{"delivered", route(self, {std::move(e), {}}, target)}}.dump());
         });
       return answer;
     },
-    [self](route_atom, const transport::cloud_event& e, const std::string& channel) {
-      route(self, e, channel, {});
-    },
+    [self](route_atom, consumed_event& c) { route(self, c, {}); },
     [self](track_atom, const instance_track& t) {
       auto& st = self->state;
       auto& versions = st.tracked[version_key(t.workflow_id, t.version)];

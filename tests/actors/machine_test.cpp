@@ -89,7 +89,7 @@ public:
     e.datacontenttype = "application/json";
     e.data = data;
     e.extensions = std::move(ext);
-    machine_->event(e);
+    machine_->event(consumed_event{e, {}});
     settle();
   }
 

@@ -21,6 +21,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
 
+#include "meshflow/actors/instance.hpp"
 #include "meshflow/actors/supervisor.hpp"
 #include "meshflow/dsl/model.hpp"
 #include "meshflow/error.hpp"
@@ -41,7 +42,7 @@ struct start_command {
   /// The correlation of the events that started it (the router's start
   /// key), and those events, delivered to it in order.
   std::string start_key;
-  std::vector<transport::cloud_event> events;
+  std::vector<consumed_event> events;
   /// dataInputSchema violations it starts despite (failOnValidationErrors:
   /// false); its history records them.
   std::string input_invalid;

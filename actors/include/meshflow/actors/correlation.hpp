@@ -27,7 +27,13 @@ using correlation_values = std::vector<std::pair<std::string, std::string>>;
 /// of `d`'s correlation attributes as `name=value;` in the definition's
 /// order ("" when `d` has no correlation), the same for every event of one
 /// instance.
+///
+/// A definition bound to a channel (`bound`, an AsyncAPI operation's topic:
+/// `type: asyncapi`, `source: file://DOC#OPERATION`) matches the events
+/// consumed from that channel (`channel`), whatever their own type and
+/// source; the others match by type and source.
 std::optional<std::string> correlate(const dsl::event_def& d, const transport::cloud_event& e,
-                                     const correlation_values& recorded = {});
+                                     const correlation_values& recorded = {},
+                                     std::string_view bound = {}, std::string_view channel = {});
 
 } // namespace meshflow::actors

@@ -41,6 +41,14 @@ struct deployment {
   std::vector<caf::actor> bindings;
   std::optional<input_schema> input;
   std::optional<start_schedule> schedule;
+  /// The channel (Kafka topic) each event definition is bound to, by index;
+  /// "" when it is bound to none.
+  std::vector<std::string> event_channels;
+
+  /// The channel of event definition `d` ("" none).
+  std::string_view channel_of(std::size_t d) const {
+    return d < event_channels.size() ? std::string_view{event_channels[d]} : std::string_view{};
+  }
 };
 
 /// What deploying needs of the node's settings (node_options).

@@ -138,6 +138,14 @@ struct child_instance {
   bool terminate_with_parent = true;
 };
 
+/// An event consumed for an instance, and the channel (topic) it came
+/// from, if it came over one: an event definition bound to an AsyncAPI
+/// channel matches the events of that channel.
+struct consumed_event {
+  transport::cloud_event event;
+  std::string channel;
+};
+
 struct history_entry {
   epoch_ms at = 0;
   std::string kind;    // state.entered, action.completed, timer.fired, ...
@@ -182,7 +190,7 @@ struct instance {
   /// Correlation values recorded from the first event consumed.
   std::vector<std::pair<std::string, std::string>> correlation;
   /// Consumed events that nothing waited for yet (SEMANTICS.md, "Events").
-  std::vector<transport::cloud_event> kept_events;
+  std::vector<consumed_event> kept_events;
   std::vector<child_instance> children;
   std::uint64_t next_token = 1;
   /// States entered so far (bounded by machine_limits::max_transitions).

@@ -52,6 +52,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <span>
 #include <unordered_map>
 
 #include "meshflow/actors/instance.hpp"
@@ -129,7 +130,10 @@ jq::value current_data(const dsl::plan& p, const instance& i);
 class machine {
 public:
   /// `p` and `fx` must outlive the machine; `i` is the instance it changes.
-  machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits = {});
+  /// `channels`: the channel each event definition is bound to, by index
+  /// ("" or absent: none), from the deployment's AsyncAPI bindings.
+  machine(const dsl::plan& p, instance& i, effects& fx, machine_limits limits = {},
+          std::span<const std::string> channels = {});
 
   /// Starts the instance with `input` (a JSON object), at the start state.
   void start(jq::value input);
@@ -141,7 +145,7 @@ public:
                          std::int64_t delay_ms);
   void timer(std::uint64_t token);
   /// A consumed event for this instance; kept when nothing waits for it.
-  void event(const transport::cloud_event& e);
+  void event(const consumed_event& e);
 
   void pause();
   void resume();
@@ -225,9 +229,10 @@ private:
   void start_iterations();
 
   // events
-  bool offer(const transport::cloud_event& e);
+  bool offer(const consumed_event& c);
   void offer_kept();
-  bool matches(std::size_t event_def, const transport::cloud_event& e) const;
+  bool matches(std::size_t event_def, const consumed_event& c) const;
+  std::string_view channel_of(std::size_t event_def) const;
   void record_correlation(std::size_t event_def, const transport::cloud_event& e);
   expected<jq::value> payload(std::size_t event_def, const transport::cloud_event& e) const;
   void produce_events(const std::vector<dsl::produce_event_def>& defs, const std::string& path,
@@ -256,6 +261,7 @@ private:
   instance& i_;
   effects& fx_;
   machine_limits limits_;
+  std::span<const std::string> channels_;
   jq::value workflow_;  // $WORKFLOW
   std::vector<step> steps_;  // FIFO, drained by index
   std::uint64_t transitions_ = 0;

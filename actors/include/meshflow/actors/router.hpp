@@ -51,7 +51,7 @@ struct router_options {
 ///   (event_atom, cloudevent_json, instance_id) -> {"delivered": n}   the
 ///       admin's `event` request; instance_id "" routes by the event; an
 ///       instance named (or named by `workflowinstanceid`) must be live
-///   (route_atom, cloud_event, channel)     an event consumed from `channel`
+///   (route_atom, consumed_event)           an event consumed from a channel
 ///   (track_atom, instance_track)           from the partitions
 ///   (deployed_atom, deployments)
 caf::actor spawn_router(caf::actor_system& sys, router_options options);
@@ -59,4 +59,4 @@ caf::actor spawn_router(caf::actor_system& sys, router_options options);
 } // namespace meshflow::actors
 
 // Between the engine and the router, in process.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::transport::cloud_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::consumed_event)
