@@ -102,7 +102,7 @@ class Follower:
         if order_id not in self.pending:
             return None  # seen again: Kafka delivers at least once
         self.pending.discard(order_id)
-        return f"order {order_id}: paid, shipped" if outcome == "shipped" else f"order {order_id}: denied"
+        return f"order {order_id}: " + ("paid, shipped" if outcome == "shipped" else "denied")
 
     def lost_line(self, order_id):
         seen = "paid, never shipped" if order_id in self.paid else "no shipment, no denial"
@@ -142,7 +142,8 @@ def meshflow_check(meshflow, node, follower, count, deadline):
                 problems.append(f"{len(open_)} instances are not COMPLETED, e.g. {open_[0]} "
                                 f"is {listed[open_[0]]}")
         if doubled:
-            problems.append(f"{len(doubled)} orders ran in more than one instance, e.g. {doubled[0]}")
+            problems.append(f"{len(doubled)} orders ran in more than one instance, "
+                            f"e.g. {doubled[0]}")
         if not problems:
             print(f"meshflow: {len(listed)} instances of {WORKFLOW}, all COMPLETED", flush=True)
             return []
@@ -156,9 +157,11 @@ def main():
     parser.add_argument("--brokers", required=True, help="Kafka bootstrap servers, HOST:PORT[,...]")
     parser.add_argument("--orders", type=int, default=100, help="how many orders (default 100)")
     parser.add_argument("--limit", type=float, default=500.0,
-                        help="the payment service's limit: every fourth order costs more (default 500)")
+                        help="the payment service's limit: every fourth order costs more "
+                        "(default 500)")
     parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds after the last publish before an open order is lost (default 60)")
+                        help="seconds after the last publish before an open order is lost "
+                        "(default 60)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the orders' items (default 1)")
     parser.add_argument("--meshflow", help="the meshflow binary, to check the instances with `ls`")
     parser.add_argument("--node", help="HOST:PORT of the meshflow node (with --meshflow)")
@@ -188,8 +191,9 @@ def main():
         writer.produce(se.STORE_ORDER, **se.record(event, order["id"]), on_delivery=delivered)
         writer.poll(0)
     if writer.flush(30) > 0 or failures:
-        se.warn("driver", f"the orders could not be published to {se.STORE_ORDER}: "
-                f"{failures[0] if failures else 'flush timed out'}; is the broker at {args.brokers} up?")
+        reason = failures[0] if failures else "flush timed out"
+        se.warn("driver", f"the orders could not be published to {se.STORE_ORDER}: {reason}; "
+                f"is the broker at {args.brokers} up?")
         return 1
     deadline = time.monotonic() + args.timeout
 

@@ -33,10 +33,12 @@ class OrderService:
             answer = {"status": "rejected", "reason": "the event's data has no order with an id"}
             print(f"order ?: rejected event {event.get_id()} (instance {instance}): "
                   f"{answer['reason']}", flush=True)
-        return [(se.ORDER_OUTBOUND, se.reply_to(event, se.ORDER_PROCESSED, {"order": answer}))]
+        reply = se.reply_to(event, se.ORDER_PROCESSED, {"order": answer}, order.get("id"))
+        return [(se.ORDER_OUTBOUND, reply)]
 
     def summary(self):
-        return f"orders: {self.accepted + self.rejected} (accepted {self.accepted}, rejected {self.rejected})"
+        return (f"orders: {self.accepted + self.rejected} "
+                f"(accepted {self.accepted}, rejected {self.rejected})")
 
 
 def main():

@@ -48,7 +48,8 @@ class PaymentService:
             self.denied += 1
         print(f"payment {order.get('id', '?')}: {status}" + (f" ({reason})" if reason else ""),
               flush=True)
-        return [(se.PAYMENT_OUTBOUND, se.reply_to(event, se.PAYMENT_RECEIPT, {"payment": receipt}))]
+        reply = se.reply_to(event, se.PAYMENT_RECEIPT, {"payment": receipt}, order.get("id"))
+        return [(se.PAYMENT_OUTBOUND, reply)]
 
     def summary(self):
         return f"receipts: {self.paid + self.denied} (success {self.paid}, denied {self.denied})"

@@ -18,6 +18,7 @@ import uuid
 
 try:
     from cloudevents.core.bindings import kafka as ce_kafka
+    from cloudevents.core.formats.json import JSONFormat
     from cloudevents.core.v1.event import CloudEvent
     from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -51,17 +52,18 @@ def new_event(kind, data, **attributes):
                        "datacontenttype": JSON, **attributes}, data)
 
 
-def reply_to(trigger, kind, data):
-    """The reply to `trigger`: its `workflowinstanceid` copied, its subject kept."""
+def reply_to(trigger, kind, data, subject=None):
+    """The reply to `trigger`: its `workflowinstanceid` copied; `subject`, else
+    the trigger's, as subject."""
     attributes = {INSTANCE: trigger.get_extension(INSTANCE)}
-    if trigger.get_subject():
-        attributes["subject"] = trigger.get_subject()
+    if subject or trigger.get_subject():
+        attributes["subject"] = str(subject or trigger.get_subject())
     return new_event(kind, data, **attributes)
 
 
 def record(event, key):
     """`event` as keyword arguments of Producer.produce, in binary mode."""
-    message = ce_kafka.to_binary(event, ce_kafka.JSONFormat(), key_mapper=lambda _: key)
+    message = ce_kafka.to_binary(event, JSONFormat(), key_mapper=lambda _: key)
     return {"key": message.key, "value": message.value,
             "headers": list(message.headers.items())}
 
@@ -74,7 +76,7 @@ def event_from(msg):
     headers = {k: v for k, v in (msg.headers() or []) if v is not None}
     message = ce_kafka.KafkaMessage(headers=headers, key=msg.key(), value=msg.value() or b"")
     try:
-        event = ce_kafka.from_kafka(message, ce_kafka.JSONFormat())
+        event = ce_kafka.from_kafka(message, JSONFormat())
     except Exception as e:  # the SDK raises several kinds; all mean "not a CloudEvent"
         raise ValueError(f"not a CloudEvent ({type(e).__name__}: {e})") from None
     return event
@@ -96,7 +98,8 @@ def ensure_topics(brokers, topics, timeout=30):
 
     Consumers do not create topics, and a subscription to a missing topic is
     assigned nothing until the next metadata refresh (minutes): so every
-    program creates the topics it reads before it subscribes.
+    program creates the topics it reads before it subscribes. Exits the
+    program with a message when the broker cannot be reached.
     """
     admin = AdminClient({"bootstrap.servers": brokers})
     futures = admin.create_topics([NewTopic(t, num_partitions=-1, replication_factor=-1)
@@ -106,7 +109,11 @@ def ensure_topics(brokers, topics, timeout=30):
             future.result(timeout)
         except KafkaException as e:
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+                raise SystemExit(f"store-order: could not create topic {topic} on {brokers}: "
+                                 f"{e.args[0].str()}") from None
+        except TimeoutError:
+            raise SystemExit(f"store-order: no answer from the broker at {brokers} within "
+                             f"{timeout}s; is it up (scripts/kafka-local start)?") from None
 
 
 def consumer(brokers, group, **settings):
@@ -205,8 +212,9 @@ def serve(program, brokers, topic, handle, reply_topics=()):
                     writer.produce(reply_topic, **record(reply, reply.get_extension(INSTANCE)),
                                    on_delivery=delivered)
             if writer.flush(30) > 0 or failures:
-                warn(program, f"replies not delivered ({'; '.join(failures) or 'flush timed out'}); "
-                     "stopping without committing, so that the batch is consumed again")
+                reason = "; ".join(failures) or "flush timed out"
+                warn(program, f"replies not delivered ({reason}); stopping without committing, "
+                     "so that the batch is consumed again")
                 code = 1
                 break
             try:
