@@ -5,18 +5,18 @@
                            [--log-dir DIR] [--ready-timeout 60] [-- COMMAND ARG...]
 
 Runs order_service.py, payment_service.py and shipment_service.py with this
-interpreter, each writing what it prints (stdout and stderr) to
-DIR/NAME.log (DIR: a new temporary folder unless --log-dir). Once all three
-have printed `ready`:
+interpreter, each writing what it prints (stdout and stderr) to DIR/NAME.log
+(DIR: --log-dir, else a temporary folder, removed at the end unless
+something failed). Once all three have printed `ready`:
 
 - without a command, prints `ready` (flushed) and runs until SIGTERM or SIGINT;
 - with `-- COMMAND ARG...`, runs the command (its stdout and stderr are this
   program's) and, when it ends, stops the services and exits with its code.
 
-Then it stops the services with SIGTERM (SIGKILL after 15 s) and prints each
-one's last line (its counts) and where the logs are, on stderr. The exit code
-is the command's, else 1 if a service failed, else 0. This is how `make demo`
-runs the example, with the venv of scripts/bootstrap:
+Then it stops the services with SIGTERM (SIGKILL after 15 s) and prints, on
+stderr, each one's last line (its counts) and where the logs are if kept.
+The exit code is the command's, else 1 if a service failed, else 0. This is
+how `make demo` runs the example, with the venv of scripts/bootstrap:
 
     py=${XDG_CACHE_HOME:-$HOME/.cache}/meshflow/venv/bin/python
     $py examples/store-order/run_services.py --brokers "$KAFKA_BOOTSTRAP" -- \\
@@ -26,8 +26,8 @@ runs the example, with the venv of scripts/bootstrap:
 (start the services -> run the driver -> stop the services).
 """
 import argparse
-import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,10 +82,11 @@ def wait_ready(services, timeout):
     for s in services:
         while not s.ready.wait(0.1):
             if s.proc.poll() is not None:
-                return f"the {s.name} service exited ({s.proc.returncode}) before it was ready:\n{s.tail()}"
+                return (f"the {s.name} service exited ({s.proc.returncode}) before it was "
+                        f"ready:\n{s.tail()}")
             if time.monotonic() >= deadline:
-                return (f"the {s.name} service was not ready within {timeout:g}s; is the broker up?\n"
-                        f"{s.tail()}")
+                return (f"the {s.name} service was not ready within {timeout:g}s; "
+                        f"is the broker up?\n{s.tail()}")
     return None
 
 
@@ -95,12 +96,14 @@ def main():
     if "--" in argv:
         command = argv[argv.index("--") + 1:]
         argv = argv[:argv.index("--")]
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     usage="%(prog)s --brokers HOST:PORT [options] [-- COMMAND ARG...]")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        usage="%(prog)s --brokers HOST:PORT [options] [-- COMMAND ARG...]")
     parser.add_argument("--brokers", required=True, help="Kafka bootstrap servers, HOST:PORT[,...]")
     parser.add_argument("--limit", default="500", help="the payment service's limit (default 500)")
     parser.add_argument("--ledger", help="the shipment service's ledger file (default: none)")
-    parser.add_argument("--log-dir", help="where the services' logs go (default: a new temporary folder)")
+    parser.add_argument("--log-dir",
+                        help="where the services' logs go (default: a temporary folder)")
     parser.add_argument("--ready-timeout", type=float, default=60.0,
                         help="seconds to wait for the services to be ready (default 60)")
     args = parser.parse_args(argv)
@@ -144,7 +147,10 @@ def main():
                   file=sys.stderr, flush=True)
             if returned and code == 0:
                 code = 1
-        print(f"run_services: the services' logs are in {log_dir}", file=sys.stderr, flush=True)
+        if args.log_dir or code != 0:
+            print(f"run_services: the services' logs are in {log_dir}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(log_dir)
     return code
 
 
