@@ -109,27 +109,38 @@ class Follower:
         return f"order {order_id}: lost ({seen})"
 
 
+def meshflow_instances(meshflow, node):
+    """{instance id: status} from `meshflow ls`, or the reason there is none."""
+    try:
+        proc = subprocess.run([meshflow, "ls", "--workflow", WORKFLOW, "--node", node],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"could not run `{meshflow} ls`: {e}"
+    if proc.returncode != 0:
+        return f"`meshflow ls` exited {proc.returncode}: {proc.stderr.strip()}"
+    try:
+        entries = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        return {e["id"]: e.get("status") for e in entries}
+    except (ValueError, KeyError, TypeError) as e:
+        return f"`meshflow ls` printed what is not an instance per line ({e}): {proc.stdout[:200]}"
+
+
 def meshflow_check(meshflow, node, follower, count, deadline):
     """Problems found by `meshflow ls` ([] when all is well); polls until `deadline`.
 
-    An instance ends a moment after its last event goes out, so the check
-    asks again until every instance of these orders is COMPLETED.
+    The node must list exactly `count` instances, all COMPLETED, among them
+    every instance seen on Kafka for these orders, one per order. An instance
+    ends a moment after its last event goes out, so the check asks again
+    until it holds or the deadline passes.
     """
     ours = set().union(*follower.instances.values()) if follower.instances else set()
     doubled = sorted(o for o, ids in follower.instances.items() if len(ids) > 1)
     while True:
-        proc = subprocess.run([meshflow, "ls", "--workflow", WORKFLOW, "--node", node],
-                              capture_output=True, text=True, timeout=60)
+        listed = meshflow_instances(meshflow, node)
         problems = []
-        if proc.returncode != 0:
-            problems.append(f"`meshflow ls` exited {proc.returncode}: {proc.stderr.strip()}")
-            listed = {}
+        if isinstance(listed, str):
+            problems.append(listed)
         else:
-            listed = {}
-            for line in proc.stdout.splitlines():
-                if line.startswith("{"):
-                    entry = json.loads(line)
-                    listed[entry["id"]] = entry.get("status")
             if len(listed) != count:
                 problems.append(f"the node lists {len(listed)} instances of {WORKFLOW}, "
                                 f"{count} orders were placed (is the node fresh?)")
@@ -137,7 +148,7 @@ def meshflow_check(meshflow, node, follower, count, deadline):
             if missing:
                 problems.append(f"{len(missing)} instances seen on Kafka are not listed, "
                                 f"e.g. {missing[0]}")
-            open_ = sorted(i for i in ours & listed.keys() if listed[i] != "COMPLETED")
+            open_ = sorted(i for i, status in listed.items() if status != "COMPLETED")
             if open_:
                 problems.append(f"{len(open_)} instances are not COMPLETED, e.g. {open_[0]} "
                                 f"is {listed[open_[0]]}")
@@ -149,7 +160,7 @@ def meshflow_check(meshflow, node, follower, count, deadline):
             return []
         if time.monotonic() >= deadline:
             return problems
-        time.sleep(0.5)  # poll `ls`: an instance completes a moment after its last event
+        time.sleep(0.5)  # between two `ls`: an instance completes a moment after its last event
 
 
 def main():
@@ -211,7 +222,9 @@ def main():
         print(follower.lost_line(order_id), flush=True)
 
     problems = []
-    if args.meshflow and not follower.pending:
+    if args.meshflow and follower.pending:
+        print(f"meshflow: not checked, {len(follower.pending)} orders are lost", flush=True)
+    elif args.meshflow:
         problems = meshflow_check(args.meshflow, args.node, follower, len(orders),
                                   max(deadline, time.monotonic() + 10))
         for p in problems:
