@@ -43,6 +43,24 @@ std::uint32_t partition_of(std::string_view instance_id, std::uint32_t partition
   return partitions == 0 ? 0 : static_cast<std::uint32_t>(h % partitions);
 }
 
+std::string encode(const consumed_event& e) {
+  pb::Event m;
+  if (auto encoded = transport::proto_format::encode(e.event))
+    *m.mutable_event() = std::move(*encoded);
+  m.set_channel(e.channel);
+  return m.SerializeAsString();
+}
+
+expected<consumed_event> decode_consumed_event(std::string_view bytes) {
+  pb::Event m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return fail("command", "not a meshflow.command.Event message");
+  auto decoded = transport::proto_format::decode(m.event());
+  if (!decoded)
+    return fail("command", fmt::format("its event: {}", decoded.error().message));
+  return consumed_event{std::move(*decoded), m.channel()};
+}
+
 std::string_view kind_of(const command& c) {
   static constexpr std::string_view names[] = {"start",  "event", "timer", "pause",
                                                "resume", "cancel", "retry", "child-done"};

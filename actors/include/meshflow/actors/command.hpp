@@ -97,6 +97,30 @@ expected<command> decode_command(std::string_view bytes);
 /// The command's kind, for logs and errors: `start`, `event`, ...
 std::string_view kind_of(const command& c);
 
+/// A consumed event as bytes: the CloudEvent in the Protobuf event format,
+/// and its channel.
+std::string encode(const consumed_event& e);
+expected<consumed_event> decode_consumed_event(std::string_view bytes);
+
+/// Between actors a consumed event travels as its bytes, so that it can
+/// cross nodes as it is.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumed_event& x) {
+  std::string bytes;
+  auto save = caf::meta::save_callback([&]() -> caf::error {
+    bytes = encode(x);
+    return caf::none;
+  });
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    auto decoded = decode_consumed_event(bytes);
+    if (!decoded)
+      return caf::make_error(caf::sec::invalid_argument, decoded.error().message);
+    x = std::move(*decoded);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("meshflow.consumed_event"), save, bytes, load);
+}
+
 /// Between actors a command travels as its protobuf bytes, so that it can
 /// cross nodes as it is.
 template <class Inspector>

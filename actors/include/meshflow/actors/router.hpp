@@ -30,6 +30,7 @@
 
 #include <caf/all.hpp>
 
+#include "meshflow/actors/command.hpp"
 #include "meshflow/actors/deployment.hpp"
 #include "meshflow/json_limits.hpp"
 
@@ -58,5 +59,3 @@ caf::actor spawn_router(caf::actor_system& sys, router_options options);
 
 } // namespace meshflow::actors
 
-// Between the engine and the router, in process.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::consumed_event)
