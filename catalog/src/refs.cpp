@@ -82,7 +82,7 @@ std::optional<std::string> percent_decoded(std::string_view s) {
 }
 
 std::string ref_of(const pointer& p) {
-  return "#" + p.to_string();
+  return fmt::format("#{}", p.to_string());
 }
 
 } // namespace
@@ -104,7 +104,7 @@ std::string display_path(const json& doc, const pointer& p) {
     if (at && at->is_array())
       out += fmt::format("[{}]", token);
     else if (plain_key(token))
-      out += out.empty() ? token : "." + token;
+      out += fmt::format("{}{}", out.empty() ? "" : ".", token);
     else
       out += fmt::format("[{}]", json(token).dump(-1, ' ', false,
                                                   json::error_handler_t::replace));
