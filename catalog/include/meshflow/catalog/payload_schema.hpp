@@ -4,6 +4,7 @@
 // (JSON Schema draft 7, which AsyncAPI 2.x schema objects extend) and
 // checked against each event a workflow produces or consumes.
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
