@@ -14,7 +14,6 @@ namespace meshflow::dsl {
 
 namespace {
 
-using detail::closest;
 using detail::for_each_action;
 using detail::for_each_flow;
 

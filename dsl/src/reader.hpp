@@ -17,6 +17,7 @@
 #include "meshflow/dsl/diagnostic.hpp"
 #include "meshflow/dsl/duration.hpp"
 #include "meshflow/dsl/model.hpp"
+#include "meshflow/dsl/suggest.hpp"
 
 namespace meshflow::dsl::detail {
 
@@ -68,10 +69,6 @@ std::optional<nlohmann::json> to_json(read_context& ctx, const YAML::Node& n,
 /// `"a.b"`, `"a[3]"`: definition paths.
 std::string member_path(const std::string& parent, std::string_view key);
 std::string item_path(const std::string& parent, std::size_t index);
-
-/// The closest of `candidates` to `word`, when close enough to be a typo.
-std::optional<std::string_view>
-closest(std::string_view word, const std::vector<std::string_view>& candidates);
 
 /// Reads one mapping. Each member read is marked known; `finish` reports the
 /// others as unknown properties, with a suggestion where one fits.
