@@ -134,7 +134,7 @@ TEST(transport_kafka_client, a_transaction_that_cannot_start_in_time_is_retriabl
 
 TEST(transport_kafka_client, engine_configurations_are_accepted_by_librdkafka) {
   auto quiet = [](kafka_config config) {
-    config["log_level"] = "0";
+    config.emplace("log_level", "0");
     return config;
   };
   auto plain = kafka_producer::create(quiet(engine_producer_config("127.0.0.1:1")));

@@ -313,9 +313,11 @@ inline void paused_partitions_wait_and_seek_replays(const cluster_under_test& c)
   ASSERT_TRUE(consumer) << consumer.error().message;
   recording_listener hears;
   hears.after_assigned = [&](const std::vector<kafka_topic_partition>& ps) {
-    for (const auto& p : ps)
-      if (p.partition == 0)
+    for (const auto& p : ps) {
+      if (p.partition == 0) {
         EXPECT_TRUE(consumer->pause({p}));
+      }
+    }
   };
   ASSERT_TRUE(consumer->subscribe({topic}, &hears));
   std::vector<kafka_record> records;
