@@ -299,9 +299,17 @@ expected<void> kafka_producer::abort_transaction(milliseconds timeout) {
 // The listener hears of assigned partitions after they are added and of
 // revoked ones before they are removed.
 struct kafka_consumer::impl : RdKafka::RebalanceCb {
+  // Where a partition without committed offset starts (auto.offset.reset).
+  enum class reset_policy : std::uint8_t { earliest, latest, none };
+
   event_sink events;
   std::optional<error> deferred; // an error to return with the next poll
   bool closed = false;
+  // Set while librdkafka closes the consumer: an assignment still pending
+  // is then dropped, not told, and its offsets are not looked up (the group
+  // does not answer offset fetches while it terminates).
+  bool closing = false;
+  reset_policy reset = reset_policy::latest; // librdkafka's default
   kafka_rebalance_listener* listener = nullptr;
   std::vector<kafka_record>* collecting = nullptr; // records of the poll under way
   std::unique_ptr<RdKafka::KafkaConsumer> consumer; // last: destroyed first
@@ -309,6 +317,7 @@ struct kafka_consumer::impl : RdKafka::RebalanceCb {
   ~impl() override {
     if (consumer && !closed) {
       listener = nullptr;
+      closing = true;
       consumer->close();
     }
   }
@@ -357,21 +366,70 @@ struct kafka_consumer::impl : RdKafka::RebalanceCb {
     });
   }
 
+  // The absolute offset each of `partitions` starts at: the committed one,
+  // else the start or end as auto.offset.reset says; left logical when the
+  // broker does not answer in time (librdkafka then resolves it itself).
+  //
+  // Why: librdkafka 2.0 starts a partition that has no absolute offset with
+  // an offset query, and a pause or resume that arrives while the query is
+  // in flight leaves a stale retry timer behind, which fires later, queries
+  // again and moves the position back to the start, undoing a `seek` done
+  // meanwhile (found by the pause/seek scenario on the mock, with debug
+  // logs: "timed offset query for BEGINNING in state active"). An owner
+  // pauses partitions as they are assigned, so an absolute offset from the
+  // start avoids the query altogether; the listener also learns where each
+  // partition starts.
+  partition_list start_offsets(RdKafka::KafkaConsumer* c,
+                               const std::vector<RdKafka::TopicPartition*>& partitions) {
+    constexpr int wait_ms = 30000; // stable offsets may wait for an open transaction
+    partition_list resolved(partition_list::values_of(partitions));
+    partition_list committed(partition_list::values_of(partitions));
+    if (c->committed(committed.items, wait_ms) != RdKafka::ERR_NO_ERROR)
+      return resolved;
+    for (std::size_t i = 0; i < committed.items.size(); ++i) {
+      const auto* p = committed.items[i];
+      if (p->err() != RdKafka::ERR_NO_ERROR)
+        continue;
+      if (p->offset() >= 0) {
+        resolved.items[i]->set_offset(p->offset());
+        continue;
+      }
+      if (reset == reset_policy::none)
+        continue;
+      std::int64_t low = 0, high = 0;
+      if (c->query_watermark_offsets(p->topic(), p->partition(), &low, &high, wait_ms)
+          == RdKafka::ERR_NO_ERROR)
+        resolved.items[i]->set_offset(reset == reset_policy::earliest ? low : high);
+    }
+    return resolved;
+  }
+
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode code,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
     auto values = partition_list::values_of(partitions);
     switch (code) {
-      case RdKafka::ERR__ASSIGN_PARTITIONS:
+      case RdKafka::ERR__ASSIGN_PARTITIONS: {
+        if (closing) {
+          // librdkafka treats this assign as an unassign.
+          if (cooperative)
+            apply("incremental_assign", c->incremental_assign(partitions));
+          else
+            apply("assign", c->assign(partitions));
+          break;
+        }
+        auto starts = start_offsets(c, partitions);
+        values = starts.values();
         if (cooperative)
-          apply("incremental_assign", c->incremental_assign(partitions));
+          apply("incremental_assign", c->incremental_assign(starts.items));
         else
-          apply("assign", c->assign(partitions));
+          apply("assign", c->assign(starts.items));
         // The cooperative protocol's second round often assigns nothing new:
         // the listener hears only of changes.
         if (!values.empty())
           tell("on_assigned", [&](auto& l) { l.on_assigned(values); });
         break;
+      }
       case RdKafka::ERR__REVOKE_PARTITIONS:
         if (!values.empty() && c->assignment_lost())
           tell("on_lost", [&](auto& l) { l.on_lost(values); });
@@ -449,6 +507,13 @@ expected<kafka_consumer> kafka_consumer::create(const kafka_config& config) {
   self->consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), reason));
   if (!self->consumer)
     return kafka_failure(fmt::format("cannot create a consumer: {}", reason));
+  if (auto r = config.find("auto.offset.reset"); r != config.end()) {
+    static const std::set<std::string> earliest = {"smallest", "earliest", "beginning"};
+    if (earliest.contains(r->second))
+      self->reset = impl::reset_policy::earliest;
+    else if (r->second == "error")
+      self->reset = impl::reset_policy::none;
+  }
   return kafka_consumer(std::move(self));
 }
 
@@ -591,6 +656,7 @@ expected<void> kafka_consumer::close() {
   if (self_->closed)
     return {};
   self_->closed = true;
+  self_->closing = true;
   if (auto code = self_->consumer->close(); code != RdKafka::ERR_NO_ERROR)
     return kafka_failure("close", code);
   return {};

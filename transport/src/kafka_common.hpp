@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -98,6 +99,9 @@ struct partition_list {
       items.push_back(RdKafka::TopicPartition::create(p.topic, p.partition, p.offset));
   }
   partition_list() = default;
+  partition_list(partition_list&& other) noexcept : items(std::move(other.items)) {
+    other.items.clear();
+  }
   partition_list(const partition_list&) = delete;
   partition_list& operator=(const partition_list&) = delete;
   ~partition_list() { RdKafka::TopicPartition::destroy(items); }

@@ -50,13 +50,14 @@
 ///    assignor: a rebalance moves only the partitions that change owner, and
 ///    the owner hears of each change through its `kafka_rebalance_listener`
 ///    inside `poll` (`kafka_client.cpp`, `consumer::impl::rebalance_cb`).
-/// 3. **Recovery of an assigned partition** (`on_assigned`): `pause` it;
-///    `committed` (with `read_committed` librdkafka asks for stable offsets,
-///    KIP-447: the answer waits until a previous owner's open transaction
-///    that commits offsets of it has ended, so that what comes next is
-///    stable);
-///    `read_to_end` of the same partition of `<cluster>.instances` to restore
-///    the snapshots; then `resume`. Fetching starts at the committed offset.
+/// 3. **Recovery of an assigned partition** (`on_assigned`): each partition
+///    comes with the offset its fetching starts at, the group's committed
+///    offset, looked up as the partition is assigned (with
+///    `read_committed` librdkafka asks for stable offsets, KIP-447: the
+///    answer waits until a previous owner's open transaction that commits
+///    offsets of it has ended, so what the snapshots say is final). The
+///    owner `pause`s it, `read_to_end`s the same partition of
+///    `<cluster>.instances` to restore the snapshots, then `resume`s it.
 /// 4. **A batch.** `poll` returns records of owned partitions; the owner
 ///    applies them, then `begin_transaction`, `produce` the snapshots,
 ///    history entries, events and commands, `send_offsets_to_transaction`
@@ -245,8 +246,10 @@ class kafka_rebalance_listener {
   virtual ~kafka_rebalance_listener() = default;
 
   /// These partitions are now the consumer's, and no record of them has been
-  /// returned yet. Their offsets are `kafka_offset_invalid` (fetching starts
-  /// at the committed offset) unless the assignor says otherwise.
+  /// returned yet. Each offset is where fetching starts: the group's
+  /// committed offset (stable, with `read_committed`), else the first or
+  /// the end offset as `auto.offset.reset` says; `kafka_offset_invalid`
+  /// when the broker did not tell in time (librdkafka then finds it).
   virtual void on_assigned(const std::vector<kafka_topic_partition>& partitions) = 0;
 
   /// These partitions are about to be given up: commit (or abort) what is
