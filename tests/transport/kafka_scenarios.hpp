@@ -379,6 +379,32 @@ inline void read_to_end_returns_when_caught_up(const cluster_under_test& c) {
   ASSERT_TRUE(marks) << marks.error().message;
   EXPECT_EQ(*marks, (kafka_watermarks{0, summary->end_offset}));
 
+  // A transaction still open on the partition holds a read_committed reader
+  // back until it ends (a real broker; the mock has no stable offset).
+  ASSERT_TRUE(transactional->begin_transaction());
+  ASSERT_TRUE(transactional->produce(topic, {.key = "i1", .value = "21"}, 1));
+  ASSERT_TRUE(transactional->flush(30s));
+  std::size_t more = 0;
+  auto held = read_to_end({{"bootstrap.servers", c.bootstrap},
+                           {"isolation.level", "read_committed"}},
+                          topic, 1, [&](const kafka_record&) { ++more; }, 1s);
+  if (c.embedded()) {
+    ASSERT_TRUE(held) << held.error().message;
+    EXPECT_EQ(held->records, 22u) << "the mock shows an open transaction's records";
+  } else {
+    ASSERT_FALSE(held) << "read past an open transaction";
+    EXPECT_EQ(held.error().code, errc::timeout);
+    EXPECT_TRUE(contains(held.error().message, "transaction still open"))
+      << held.error().message;
+    EXPECT_EQ(more, 21u);
+  }
+  ASSERT_TRUE(transactional->commit_transaction(30s));
+  auto after = read_to_end({{"bootstrap.servers", c.bootstrap},
+                            {"isolation.level", "read_committed"}},
+                           topic, 1, [](const kafka_record&) {}, 30s);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->records, 22u);
+
   // An empty partition is caught up at once.
   auto empty = read_to_end({{"bootstrap.servers", c.bootstrap}}, topic, 0,
                            [](const kafka_record&) { ADD_FAILURE(); }, 30s);

@@ -667,25 +667,31 @@ expected<void> kafka_consumer::close() {
 expected<kafka_read_summary> read_to_end(
   const kafka_config& config, const std::string& topic, std::int32_t partition,
   const std::function<void(const kafka_record&)>& on_record, milliseconds timeout) {
-  // Partition EOF events say where the end is: librdkafka emits one when its
-  // fetch position reaches the end the broker reported (the last stable
-  // offset for read_committed), which also steps over transaction markers.
+  // When is a partition read to its end? When everything written to it
+  // before the reader looked is either read or known not to be readable:
+  // the reader's position has reached the high watermark of its first fetch
+  // (librdkafka keeps the true high watermark from each fetch response,
+  // `get_watermark_offsets`). With read_committed the fetch ends at the last
+  // stable offset, which stays behind the high watermark while a
+  // transaction is open, and also for the moment after a commit during which
+  // the coordinator writes its markers: stopping there could miss the last
+  // snapshots of a previous owner whose commit has just been decided.
+  //
+  // The position is known from the records (the next offset after one) and
+  // from partition EOF events, which librdkafka emits each time its fetch
+  // position reaches the end a fetch reported, past transaction markers.
   kafka_config reader = config;
   reader["enable.partition.eof"] = "true";
   reader["enable.auto.commit"] = "false";
   reader["enable.auto.offset.store"] = "false";
   reader.try_emplace("group.id", "meshflow-reader");
-  // The fetch that finds the end answers after this wait at most.
+  // A fetch that finds nothing new answers after this wait at most.
   reader.try_emplace("fetch.wait.max.ms", "100");
   auto consumer = kafka_consumer::create(reader);
   if (!consumer)
     return tl::unexpected(consumer.error());
-  if (auto ok = consumer->assign({{topic, partition, kafka_offset_beginning}}); !ok)
-    return tl::unexpected(ok.error());
   // The watermarks first: they find a partition that does not exist
-  // (librdkafka would wait for it silently), and the end they give lets the
-  // reader stop at the last record before it, without waiting for the EOF
-  // of a fetch that finds nothing more (up to fetch.wait.max.ms).
+  // (librdkafka would wait for it silently), and give the first offset.
   auto marks = consumer->watermarks(topic, partition, timeout);
   if (!marks) {
     if (marks.error().code == errc::timeout)
@@ -693,35 +699,48 @@ expected<kafka_read_summary> read_to_end(
     return kafka_failure(fmt::format("read_to_end of {} [{}]: {}", topic, partition,
                                      marks.error().message));
   }
+  // From the first offset, absolute: no offset query needed.
+  if (auto ok = consumer->assign({{topic, partition, marks->low}}); !ok)
+    return tl::unexpected(ok.error());
   auto& self = *consumer->self_;
   kafka_read_summary summary;
+  std::optional<std::int64_t> target; // the high watermark of the first fetch
+  std::int64_t position = marks->low;
   std::string last_error;
+  auto caught_up = [&] {
+    if (!target) {
+      std::int64_t low = 0, high = 0;
+      if (self.consumer->get_watermark_offsets(topic, partition, &low, &high)
+            == RdKafka::ERR_NO_ERROR
+          && high >= 0)
+        target = high;
+    }
+    return target && position >= *target;
+  };
   auto deadline = clock_type::now() + timeout;
   for (;;) {
     auto left = left_until(deadline);
     if (left.count() <= 0)
       return fail(errc::timeout,
-                  fmt::format("read_to_end of {} [{}]: not at the end after {} ms "
-                              "({} records read){}{}",
-                              topic, partition, timeout.count(), summary.records,
-                              last_error.empty() ? "" : "; last error: ", last_error));
+                  fmt::format("read_to_end of {} [{}]: at offset {} after {} ms, the end "
+                              "is {} ({} records read; a transaction still open on the "
+                              "partition holds read_committed readers back){}{}",
+                              topic, partition, position, timeout.count(),
+                              target ? std::to_string(*target) : "not known yet",
+                              summary.records, last_error.empty() ? "" : "; last error: ",
+                              last_error));
     std::unique_ptr<RdKafka::Message> message(self.consumer->consume(to_ms(left)));
     switch (message->err()) {
       case RdKafka::ERR_NO_ERROR:
         ++summary.records;
         on_record(record_of(*message));
-        if (message->offset() + 1 >= marks->high) {
-          summary.end_offset = message->offset() + 1;
-          (void)consumer->close();
-          return summary;
-        }
+        position = message->offset() + 1;
         break;
       case RdKafka::ERR__PARTITION_EOF:
-        summary.end_offset = message->offset();
-        (void)consumer->close();
-        return summary;
-      case RdKafka::ERR__TIMED_OUT:
+        position = std::max(position, message->offset());
         break;
+      case RdKafka::ERR__TIMED_OUT:
+        continue;
       case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
       case RdKafka::ERR__UNKNOWN_TOPIC:
       case RdKafka::ERR__UNKNOWN_PARTITION:
@@ -730,7 +749,12 @@ expected<kafka_read_summary> read_to_end(
                                          message->errstr()));
       default:
         last_error = message->errstr(); // transient: librdkafka retries
-        break;
+        continue;
+    }
+    if (caught_up()) {
+      summary.end_offset = position;
+      (void)consumer->close();
+      return summary;
     }
   }
 }

@@ -357,12 +357,15 @@ class kafka_consumer {
 /// how a new partition owner restores the snapshots of
 /// `<cluster>.instances`. A consumer of its own is made from `config`
 /// (`bootstrap.servers` and the isolation level matter; no group is joined
-/// and nothing is committed). "The end" is where the broker says the
-/// partition ends when the reader gets there: the high watermark, or with
-/// `read_committed` the last stable offset (records of an open transaction
-/// are not waited for; see step 3 above for why that is enough). Fails with
-/// `errc::timeout` when not caught up within `timeout`, `errc::kafka` when
-/// the topic or partition does not exist.
+/// and nothing is committed). "Caught up" means past every offset written
+/// before the read began (the high watermark of its first fetch). With
+/// `read_committed`, that is also past every transaction that wrote there
+/// before: an open one is waited for until it commits or aborts (a crashed
+/// writer's is aborted by the broker after its `transaction.timeout.ms`),
+/// and so are the markers of one just committed, so that a previous owner's
+/// last snapshots are never missed. Fails with `errc::timeout` when not
+/// caught up within `timeout` (the message gives the position and the end),
+/// `errc::kafka` when the topic or partition does not exist.
 expected<kafka_read_summary> read_to_end(
   const kafka_config& config, const std::string& topic, std::int32_t partition,
   const std::function<void(const kafka_record&)>& on_record,
