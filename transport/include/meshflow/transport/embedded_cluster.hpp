@@ -28,8 +28,9 @@ namespace meshflow::transport {
 ///   topic's cleanup policy is not checked).
 /// - Unlike Kafka, not hidden: topic configs are not kept (nothing is
 ///   compacted or expires); topics are created on first use, with 4
-///   partitions; the mock writes no transaction markers, so aborted records
-///   are read even by `read_committed` consumers; offsets sent with
+///   partitions; the mock writes no transaction markers and has no last
+///   stable offset, so aborted records and those of an open transaction are
+///   read even by `read_committed` consumers; offsets sent with
 ///   `send_offsets_to_transaction` are accepted but not stored (commit them
 ///   with `kafka_consumer::commit` too); a newer producer with the same
 ///   `transactional.id` does not fence the older one, and offsets of an
