@@ -74,6 +74,21 @@ TEST(transport_kafka_binding, binary_event_without_data_has_a_null_value_and_no_
   EXPECT_EQ(message->header("content-type"), nullptr);
 }
 
+TEST(transport_kafka_binding, default_key_is_used_only_without_a_partition_key) {
+  for (auto mode : {content_mode::binary, content_mode::structured}) {
+    auto keyless = kafka_binding::encode(minimal_event(), mode, "instance-42");
+    ASSERT_TRUE(keyless) << keyless.error().message;
+    EXPECT_EQ(keyless->key, "instance-42");
+    auto back = kafka_binding::decode(*keyless);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(*back, minimal_event()) << "the key is not part of the event";
+
+    auto keyed = kafka_binding::encode(full_event(), mode, "instance-42");
+    ASSERT_TRUE(keyed) << keyed.error().message;
+    EXPECT_EQ(keyed->key, "customer-7") << "the event's partitionkey wins";
+  }
+}
+
 TEST(transport_kafka_binding, binary_mode_keeps_data_bytes_as_they_are) {
   auto event = minimal_event();
   event.datacontenttype = "application/octet-stream";

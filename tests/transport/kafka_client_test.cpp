@@ -103,5 +103,59 @@ TEST(transport_kafka_client, poll_without_records_returns_nothing_in_time) {
   EXPECT_TRUE(consumer->close());
 }
 
+TEST(transport_kafka_client, transactions_need_a_transactional_id) {
+  auto producer = kafka_producer::create(unreachable("1000"));
+  ASSERT_TRUE(producer) << producer.error().message;
+  auto init = producer->init_transactions(100ms);
+  ASSERT_FALSE(init);
+  EXPECT_EQ(init.error().code, errc::kafka);
+  EXPECT_EQ(init.error().message.rfind("init_transactions: ", 0), 0u) << init.error().message;
+  auto begin = producer->begin_transaction();
+  ASSERT_FALSE(begin);
+  EXPECT_EQ(begin.error().code, errc::kafka);
+}
+
+TEST(transport_kafka_client, a_transaction_that_cannot_start_in_time_is_retriable) {
+  auto config = unreachable("1000");
+  config.erase("message.timeout.ms"); // follows transaction.timeout.ms
+  config["transactional.id"] = "t";
+  auto producer = kafka_producer::create(config);
+  ASSERT_TRUE(producer) << producer.error().message;
+  auto init = producer->init_transactions(100ms);
+  ASSERT_FALSE(init);
+  EXPECT_EQ(init.error().code, errc::kafka_retriable) << init.error().message;
+  EXPECT_NE(init.error().message.find("may be repeated"), std::string::npos)
+    << init.error().message;
+  // Out of order: no transaction begins before init_transactions succeeded.
+  auto begin = producer->begin_transaction();
+  ASSERT_FALSE(begin);
+  EXPECT_NE(begin.error().code, errc::kafka_abortable) << begin.error().message;
+}
+
+TEST(transport_kafka_client, engine_configurations_are_accepted_by_librdkafka) {
+  auto quiet = [](kafka_config config) {
+    config.emplace("log_level", "0");
+    return config;
+  };
+  auto plain = kafka_producer::create(quiet(engine_producer_config("127.0.0.1:1")));
+  ASSERT_TRUE(plain) << plain.error().message;
+  auto transactional
+    = kafka_producer::create(quiet(engine_producer_config("127.0.0.1:1", "node-1")));
+  ASSERT_TRUE(transactional) << transactional.error().message;
+  auto config = engine_producer_config("127.0.0.1:1", "node-1");
+  EXPECT_EQ(config.at("enable.idempotence"), "true");
+  EXPECT_EQ(config.at("partitioner"), "murmur2_random");
+  EXPECT_EQ(config.at("transactional.id"), "node-1");
+  auto consumer = kafka_consumer::create(quiet(engine_consumer_config("127.0.0.1:1", "g")));
+  ASSERT_TRUE(consumer) << consumer.error().message;
+  EXPECT_EQ(engine_consumer_config("b", "g").at("partition.assignment.strategy"),
+            "cooperative-sticky");
+  EXPECT_EQ(engine_consumer_config("b", "g").at("isolation.level"), "read_committed");
+  auto metadata = consumer->group_metadata();
+  ASSERT_TRUE(metadata) << metadata.error().message;
+  EXPECT_FALSE(metadata->serialized.empty());
+  EXPECT_TRUE(consumer->close());
+}
+
 } // namespace
 } // namespace meshflow::transport

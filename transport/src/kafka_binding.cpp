@@ -112,9 +112,12 @@ content_mode mode_of(const kafka_message& message) {
   return content_mode::binary;
 }
 
-expected<kafka_message> encode(const cloud_event& event, content_mode mode) {
+expected<kafka_message> encode(const cloud_event& event, content_mode mode,
+                               std::optional<std::string_view> default_key) {
   kafka_message message;
   message.key = key_of(event);
+  if (!message.key && default_key)
+    message.key = std::string(*default_key);
   if (mode == content_mode::structured) {
     auto json = json_format::serialize(event);
     if (!json)

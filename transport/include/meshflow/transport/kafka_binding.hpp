@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "meshflow/error.hpp"
 #include "meshflow/transport/cloud_event.hpp"
@@ -17,15 +19,23 @@
 /// `application/cloudevents+json; charset=UTF-8`.
 ///
 /// In both modes, the key is the `partitionkey` extension when the event has
-/// one (the binding's opt-in key mapper), else null; the event itself is
-/// never changed by the mapping. Decoding does not look at the key.
+/// one (the binding's opt-in key mapper), else the caller's default key
+/// (`encode`), else null; the event itself is never changed by the mapping.
+/// Decoding does not look at the key.
 namespace meshflow::transport::kafka_binding {
 
 enum class content_mode : std::uint8_t { binary, structured };
 
 /// The message for `event`; fails when `event` is not valid.
+///
+/// `default_key` is the key when the event has no `partitionkey`: the
+/// engine passes the instance id of the instance that sends the event, so
+/// that one instance's events keep their order on a partitioned topic. An
+/// event's own `partitionkey` always wins (its consumers chose it); without
+/// either the key is null and the producer spreads the records.
 expected<kafka_message> encode(const cloud_event& event,
-                               content_mode mode = content_mode::binary);
+                               content_mode mode = content_mode::binary,
+                               std::optional<std::string_view> default_key = std::nullopt);
 
 /// The event in `message`, in either content mode: structured when the
 /// `content-type` header starts with `application/cloudevents`

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,6 +74,37 @@ struct kafka_delivery {
   std::string topic{};
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+};
+
+/// A consumer's membership of its group at one moment: group id, generation
+/// and member id, as librdkafka serializes them. `kafka_consumer::
+/// group_metadata` hands it out; `kafka_producer::
+/// send_offsets_to_transaction` sends it with the offsets so that the group
+/// coordinator refuses offsets from a member of an older generation (a
+/// zombie owner after a rebalance, KIP-447). Take a fresh one for each
+/// transaction: it goes stale at the next rebalance.
+struct kafka_group_metadata {
+  std::string serialized{};
+
+  friend bool operator==(const kafka_group_metadata&,
+                         const kafka_group_metadata&) = default;
+};
+
+/// The offsets of a partition's first record (`low`) and the one after its
+/// last (`high`, the high watermark; for a `read_committed` consumer, the
+/// last stable offset).
+struct kafka_watermarks {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+
+  friend bool operator==(const kafka_watermarks&, const kafka_watermarks&) = default;
+};
+
+/// What `read_to_end` read: how many records, and the partition's end
+/// offset when it got there (the next offset a reader would get).
+struct kafka_read_summary {
+  std::size_t records = 0;
+  std::int64_t end_offset = 0;
 };
 
 } // namespace meshflow::transport
