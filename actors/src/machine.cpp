@@ -526,12 +526,6 @@ void machine::run_state() {
   auto& cur = *i_.current;
   const auto& s = state_def();
   auto path = state_path(cur.state);
-  auto wait_for_events = [&] {
-    cur.phase = state_phase::waiting_events;
-    if (auto t = event_timeout())
-      cur.timer_token = arm_in(*t, cur.deadline);
-    queue(cur.token, step_kind::skip);  // offer the kept events
-  };
   switch (s.type()) {
     case dsl::state_type::sleep:
       cur.phase = state_phase::sleeping;
@@ -539,7 +533,7 @@ void machine::run_state() {
         arm_in(std::get<dsl::sleep_state>(s.properties).duration.value, cur.deadline);
       return;
     case dsl::state_type::event:
-      wait_for_events();
+      wait_for_events(state_phase::waiting_events);
       return;
     case dsl::state_type::operation:
     case dsl::state_type::callback:
@@ -548,8 +542,13 @@ void machine::run_state() {
     case dsl::state_type::parallel: {
       const auto& p = std::get<dsl::parallel_state>(s.properties);
       cur.results.assign(p.branches.size(), std::nullopt);
-      for (std::uint32_t b = 0; b < p.branches.size(); ++b)
-        start_list(b, cur.data);
+      for (std::uint32_t b = 0; b < p.branches.size(); ++b) {
+        const auto& branch = p.branches[b];
+        auto t = branch.timeouts.branch_exec_timeout ? branch.timeouts.branch_exec_timeout
+                 : s.timeouts.branch_exec_timeout    ? s.timeouts.branch_exec_timeout
+                                                     : w_.timeouts.branch_exec_timeout;
+        start_list(b, cur.data, t ? std::optional{t->value} : std::nullopt);
+      }
       if (p.branches.empty())
         complete_state();
       return;
@@ -557,7 +556,7 @@ void machine::run_state() {
     case dsl::state_type::switch_: {
       const auto& sw = std::get<dsl::switch_state>(s.properties);
       if (!sw.event_conditions.empty()) {
-        wait_for_events();
+        wait_for_events(state_phase::waiting_events);
         return;
       }
       for (std::uint32_t k = 0; k < sw.data_conditions.size(); ++k) {
@@ -807,11 +806,8 @@ void machine::state_failed(const meshflow::error& e) {
 void machine::stop_work() {
   if (!i_.current)
     return;
+  cancel_lists();
   auto& cur = *i_.current;
-  for (const auto& l : cur.lists)
-    cancel_list(l);
-  cur.lists.clear();
-  where_.clear();
   cur.timer_token = cur.exec_timer_token = cur.single_timer_token = 0;
   cur.deadline = cur.exec_deadline = cur.single_deadline = 0;
 }
@@ -860,23 +856,17 @@ void machine::exec_timeout() {
 
 // --- action lists -----------------------------------------------------------
 
-void machine::start_list(std::uint32_t slot, jq::value data) {
+void machine::start_list(std::uint32_t slot, jq::value data,
+                         std::optional<std::chrono::milliseconds> timeout) {
   auto& cur = *i_.current;
   auto& l = cur.lists.emplace_back();
   l.slot = slot;
   l.data = std::move(data);
   l.timer_token = token();
   index(l.timer_token, cur.lists.size() - 1);
-  const auto& s = state_def();
-  if (const auto* p = std::get_if<dsl::parallel_state>(&s.properties)) {
-    const auto& b = p->branches[slot];
-    auto t = b.timeouts.branch_exec_timeout ? b.timeouts.branch_exec_timeout
-             : s.timeouts.branch_exec_timeout ? s.timeouts.branch_exec_timeout
-                                               : w_.timeouts.branch_exec_timeout;
-    if (t) {
-      l.deadline = fx_.now() + t->value.count();
-      fx_.arm(l.timer_token, l.deadline);
-    }
+  if (timeout) {
+    l.deadline = fx_.now() + timeout->count();
+    fx_.arm(l.timer_token, l.deadline);
   }
   fill_list(cur.lists.size() - 1);
 }
@@ -1065,10 +1055,7 @@ void machine::list_done(std::size_t li) {
       return;
     case dsl::state_type::callback: {
       cur.data = std::move(l.data);
-      cur.phase = state_phase::callback_event;
-      if (auto t = event_timeout())
-        cur.timer_token = arm_in(*t, cur.deadline);
-      queue(cur.token, step_kind::skip);
+      wait_for_events(state_phase::callback_event);
       return;
     }
     case dsl::state_type::event: {
@@ -1090,10 +1077,7 @@ void machine::list_done(std::size_t li) {
                     : cur.completed >= static_cast<std::uint32_t>(p.num_completed.value_or(1));
       if (!done)
         return;
-      for (const auto& other : cur.lists)
-        cancel_list(other);
-      cur.lists.clear();
-      where_.clear();
+      cancel_lists();
       cur.data = current_data(plan_, i_);
       cur.results.clear();  // merged now
       complete_state();
@@ -1113,10 +1097,14 @@ void machine::list_done(std::size_t li) {
   }
 }
 
-void machine::cancel_list(const action_list_run& l) {
-  for (const auto& a : l.running)
-    if (a.wait == action_wait::function || a.wait == action_wait::subflow)
-      fx_.cancel(a.token);
+void machine::cancel_lists() {
+  auto& cur = *i_.current;
+  for (const auto& l : cur.lists)
+    for (const auto& a : l.running)
+      if (a.wait == action_wait::function || a.wait == action_wait::subflow)
+        fx_.cancel(a.token);
+  cur.lists.clear();
+  where_.clear();
 }
 
 void machine::start_iterations() {
@@ -1240,11 +1228,6 @@ bool machine::offer(const consumed_event& incoming) {
   auto& cur = *i_.current;
   const auto& s = state_def();
   auto path = state_path(cur.state);
-  auto consumed = [&](std::size_t d) -> expected<jq::value> {
-    record_correlation(d, e);
-    note("event.consumed", fmt::format("{} ({})", e.type, e.id));
-    return payload(d, e);
-  };
 
   // The result of an eventRef action: its own instance's, or uncorrelated.
   auto instance_id = e.attribute("workflowinstanceid");
@@ -1258,7 +1241,7 @@ bool machine::offer(const consumed_event& incoming) {
         auto d = plan_.event_index.at(*ref.result_event_ref);
         if (!matches(d, incoming))
           continue;
-        auto p = consumed(d);
+        auto p = consume(d, e);
         if (!p)
           queue(a.token, step_kind::failure, {}, p.error());
         else
@@ -1266,18 +1249,6 @@ bool machine::offer(const consumed_event& incoming) {
         return true;
       }
   }
-
-  auto merge = [&](const std::optional<dsl::event_data_filter>& filter,
-                   const std::string& filter_path, std::size_t d) {
-    auto p = consumed(d);
-    auto data = p ? dsl::merge_event_data(plan_, filter, filter_path, cur.data, *p, workflow_) : p;
-    if (!data) {
-      state_failed(data.error());
-      return false;
-    }
-    cur.data = std::move(*data);
-    return true;
-  };
 
   if (cur.phase == state_phase::waiting_events) {
     if (const auto* ev = std::get_if<dsl::event_state>(&s.properties)) {
@@ -1290,8 +1261,8 @@ bool machine::offer(const consumed_event& incoming) {
           if (!ev->exclusive &&
               std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
             continue;  // already had this one
-          if (!merge(on.event_data_filter,
-                     fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d))
+          if (!merge_event(on.event_data_filter,
+                           fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d, incoming))
             return true;
           if (ev->exclusive) {
             cur.phase = state_phase::running_actions;
@@ -1317,8 +1288,9 @@ bool machine::offer(const consumed_event& incoming) {
         auto d = plan_.event_index.at(c.event_ref);
         if (!matches(d, incoming))
           continue;
-        if (merge(c.event_data_filter,
-                  fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d))
+        if (merge_event(c.event_data_filter,
+                        fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d,
+                        incoming))
           complete_state(flow_ref{cur.state, flow_site::event_condition, k});
         return true;
       }
@@ -1327,7 +1299,7 @@ bool machine::offer(const consumed_event& incoming) {
     const auto& cb = std::get<dsl::callback_state>(s.properties);
     auto d = plan_.event_index.at(cb.event_ref);
     if (matches(d, incoming)) {
-      if (merge(cb.event_data_filter, path + ".eventDataFilter", d))
+      if (merge_event(cb.event_data_filter, path + ".eventDataFilter", d, incoming))
         complete_state();
       return true;
     }
@@ -1348,6 +1320,34 @@ void machine::offer_kept() {
       return;
     }
   }
+}
+
+void machine::wait_for_events(state_phase phase) {
+  auto& cur = *i_.current;
+  cur.phase = phase;
+  if (auto t = event_timeout())
+    cur.timer_token = arm_in(*t, cur.deadline);
+  queue(cur.token, step_kind::skip);  // offer the kept events
+}
+
+expected<jq::value> machine::consume(std::size_t d, const transport::cloud_event& e) {
+  record_correlation(d, e);
+  note("event.consumed", fmt::format("{} ({})", e.type, e.id));
+  return payload(d, e);
+}
+
+bool machine::merge_event(const std::optional<dsl::event_data_filter>& filter,
+                          const std::string& filter_path, std::size_t d,
+                          const consumed_event& incoming) {
+  auto& cur = *i_.current;
+  auto p = consume(d, incoming.event);
+  auto data = p ? dsl::merge_event_data(plan_, filter, filter_path, cur.data, *p, workflow_) : p;
+  if (!data) {
+    state_failed(data.error());
+    return false;
+  }
+  cur.data = std::move(*data);
+  return true;
 }
 
 expected<transport::cloud_event> machine::make_event(

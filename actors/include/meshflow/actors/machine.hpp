@@ -210,7 +210,10 @@ private:
   const dsl::workflow_exec_timeout* workflow_timeout() const;
 
   // action lists and actions
-  void start_list(std::uint32_t slot, jq::value data);
+  /// Starts list `slot` of the active state on `data`; `timeout`: the
+  /// list's own timer (what it means is the state type's).
+  void start_list(std::uint32_t slot, jq::value data,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   /// List `li`'s data: a foreach iteration's is the state data with what
   /// the iteration changed on top (action_list_run::data holds only that).
   jq::value list_data(std::size_t li) const;
@@ -225,12 +228,24 @@ private:
   void action_result(std::size_t li, std::size_t ai, jq::value result);
   void complete_action(std::size_t li, std::size_t ai, std::optional<jq::value> result);
   void list_done(std::size_t li);
-  void cancel_list(const action_list_run& l);
+  /// Cancels what the active state's lists have in flight; drops the lists.
+  void cancel_lists();
   void start_iterations();
 
   // events
   bool offer(const consumed_event& c);
   void offer_kept();
+  /// The active state waits for events in `phase` (its eventTimeout
+  /// armed); the kept events are offered.
+  void wait_for_events(state_phase phase);
+  /// Event `e` as consumed by definition `event_def`: its correlation
+  /// recorded, its payload.
+  expected<jq::value> consume(std::size_t event_def, const transport::cloud_event& e);
+  /// Consumes `e` and merges its payload into the state data through
+  /// `filter`; false: the state failed.
+  bool merge_event(const std::optional<dsl::event_data_filter>& filter,
+                   const std::string& filter_path, std::size_t event_def,
+                   const consumed_event& e);
   bool matches(std::size_t event_def, const consumed_event& c) const;
   std::string_view channel_of(std::size_t event_def) const;
   void record_correlation(std::size_t event_def, const transport::cloud_event& e);
