@@ -11,12 +11,11 @@
 #include "meshflow/dsl/expression.hpp"
 #include "meshflow/dsl/retry.hpp"
 #include "meshflow/transport/json_format.hpp"
+#include "states/state_hooks.hpp"
 
 namespace meshflow::actors {
 
 namespace {
-
-std::string state_path(std::uint32_t s) { return fmt::format("states[{}]", s); }
 
 /// The actions of list `slot` of a state (see action_list_run::slot).
 std::span<const dsl::action> actions_of(const dsl::state& s, std::uint32_t slot) {
@@ -94,19 +93,7 @@ jq::value current_data(const dsl::plan& p, const instance& i) {
   const auto& cur = *i.current;
   if (cur.state >= p.definition->states.size())
     return cur.data;
-  switch (p.definition->states[cur.state].type()) {
-    case dsl::state_type::parallel: {
-      auto data = cur.data;
-      for (const auto& r : cur.results)
-        if (r)
-          data = dsl::merge(data, *r);
-      return data;
-    }
-    case dsl::state_type::foreach:
-      return cur.data;
-    default:
-      return cur.lists.empty() ? cur.data : cur.lists.front().data;
-  }
+  return hooks_of(p.definition->states[cur.state]).data(cur);
 }
 
 struct machine::location {
@@ -519,97 +506,7 @@ void machine::begin_state() {
     if (t->single)
       cur.single_timer_token = arm_in(t->single->value, cur.single_deadline);
   }
-  run_state();
-}
-
-void machine::run_state() {
-  auto& cur = *i_.current;
-  const auto& s = state_def();
-  auto path = state_path(cur.state);
-  switch (s.type()) {
-    case dsl::state_type::sleep:
-      cur.phase = state_phase::sleeping;
-      cur.timer_token =
-        arm_in(std::get<dsl::sleep_state>(s.properties).duration.value, cur.deadline);
-      return;
-    case dsl::state_type::event:
-      wait_for_events(state_phase::waiting_events);
-      return;
-    case dsl::state_type::operation:
-    case dsl::state_type::callback:
-      start_list(0, cur.data);
-      return;
-    case dsl::state_type::parallel: {
-      const auto& p = std::get<dsl::parallel_state>(s.properties);
-      cur.results.assign(p.branches.size(), std::nullopt);
-      for (std::uint32_t b = 0; b < p.branches.size(); ++b) {
-        const auto& branch = p.branches[b];
-        auto t = branch.timeouts.branch_exec_timeout ? branch.timeouts.branch_exec_timeout
-                 : s.timeouts.branch_exec_timeout    ? s.timeouts.branch_exec_timeout
-                                                     : w_.timeouts.branch_exec_timeout;
-        start_list(b, cur.data, t ? std::optional{t->value} : std::nullopt);
-      }
-      if (p.branches.empty())
-        complete_state();
-      return;
-    }
-    case dsl::state_type::switch_: {
-      const auto& sw = std::get<dsl::switch_state>(s.properties);
-      if (!sw.event_conditions.empty()) {
-        wait_for_events(state_phase::waiting_events);
-        return;
-      }
-      for (std::uint32_t k = 0; k < sw.data_conditions.size(); ++k) {
-        auto id = plan_.expression(fmt::format("{}.dataConditions[{}].condition", path, k));
-        if (!id)
-          continue;
-        auto r = plan_.expressions->evaluate(*id, cur.data, workflow_);
-        if (!r) {
-          state_failed({r.error().code,
-                        fmt::format("{}.dataConditions[{}].condition: {}", path, k,
-                                    r.error().message)});
-          return;
-        }
-        if (r->truthy()) {
-          complete_state(flow_ref{cur.state, flow_site::data_condition, k});
-          return;
-        }
-      }
-      complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
-      return;
-    }
-    case dsl::state_type::inject:
-      cur.data = dsl::merge(cur.data,
-                            jq::value::from_json(std::get<dsl::inject_state>(s.properties).data));
-      complete_state();
-      return;
-    case dsl::state_type::foreach: {
-      const auto& f = std::get<dsl::foreach_state>(s.properties);
-      auto id = plan_.expression(path + ".inputCollection");
-      auto items = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
-                      : expected<jq::value>{jq::value{}};
-      if (!items) {
-        state_failed({items.error().code,
-                      fmt::format("{}.inputCollection: {}", path, items.error().message)});
-        return;
-      }
-      if (items->kind() != JV_KIND_ARRAY) {
-        state_failed({"foreach", fmt::format("{}.inputCollection '{}' selects {}, not an array",
-                                             path, f.input_collection,
-                                             items->dump().substr(0, 80))});
-        return;
-      }
-      cur.items = std::move(*items);
-      cur.results.assign(static_cast<std::size_t>(jv_array_length(cur.items.copy())),
-                         std::nullopt);
-      if (cur.results.empty()) {
-        complete_state();
-        return;
-      }
-      start_iterations();
-      return;
-    }
-  }
+  hooks_of(s).start(*this);
 }
 
 void machine::complete_state(std::optional<flow_ref> chosen) {

@@ -174,6 +174,11 @@ public:
   std::uint64_t transitions() const { return transitions_; }
 
 private:
+  // What each state type does is written in actors/src/states/<type>.cpp,
+  // as `state_rules<T>`, which works on the internals below.
+  template <dsl::state_type T>
+  friend struct state_rules;
+
   expected<void> fits() const;
 
   /// result: an action's result; done: an action completed without one (an
@@ -196,7 +201,6 @@ private:
   // states
   void enter(std::uint32_t state, jq::value input);
   void begin_state();
-  void run_state();
   void complete_state(std::optional<flow_ref> chosen = std::nullopt);
   void after_state(std::optional<flow_ref> ref, jq::value data);
   void follow(const flow_ref& ref, bool compensated);

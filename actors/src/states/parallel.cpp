@@ -1,0 +1,59 @@
+// A Parallel state (spec, "Parallel State"; SEMANTICS.md, "Data"): every
+// branch is an action list of its own, all started at once, each on its
+// own copy of the state data and with its branchExecTimeout (the branch's,
+// else the state's, else the workflow's), which fails the state when it
+// passes. A branch's result is its data after its last action. Once
+// `completionType` is met (every branch, or `numCompleted` of them), the
+// branches still running are cancelled and contribute nothing, and the
+// results are merged into the state data in the order of `branches`, not
+// of completion. While it runs, its data is the state data with the
+// branches completed so far merged in, in that order.
+
+#include "state_hooks.hpp"
+
+#include "meshflow/dsl/data.hpp"
+
+namespace meshflow::actors {
+
+template <>
+struct state_rules<dsl::state_type::parallel> {
+  static const dsl::parallel_state& def(const dsl::state& s) {
+    return std::get<dsl::parallel_state>(s.properties);
+  }
+
+  static void start(machine& m) {
+    auto& cur = *m.i_.current;
+    const auto& s = m.state_def();
+    const auto& p = def(s);
+    cur.results.assign(p.branches.size(), std::nullopt);
+    for (std::uint32_t b = 0; b < p.branches.size(); ++b) {
+      const auto& branch = p.branches[b];
+      auto t = branch.timeouts.branch_exec_timeout ? branch.timeouts.branch_exec_timeout
+               : s.timeouts.branch_exec_timeout    ? s.timeouts.branch_exec_timeout
+                                                   : m.w_.timeouts.branch_exec_timeout;
+      m.start_list(b, cur.data, t ? std::optional{t->value} : std::nullopt);
+    }
+    if (p.branches.empty())
+      m.complete_state();
+  }
+
+  /// The state data with the results so far merged in, in branch order.
+  static jq::value data(const state_run& cur) {
+    auto data = cur.data;
+    for (const auto& r : cur.results)
+      if (r)
+        data = dsl::merge(data, *r);
+    return data;
+  }
+};
+
+namespace {
+using rules = state_rules<dsl::state_type::parallel>;
+}
+
+constinit const state_hooks parallel_hooks{
+  .start = rules::start,
+  .data = rules::data,
+};
+
+} // namespace meshflow::actors

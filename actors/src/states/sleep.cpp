@@ -1,0 +1,31 @@
+// A Sleep state (spec, "Sleep State"): it waits for its `duration`, then
+// follows its flow. It runs no actions; its one timer is its duration.
+
+#include "state_hooks.hpp"
+
+namespace meshflow::actors {
+
+template <>
+struct state_rules<dsl::state_type::sleep> {
+  static const dsl::sleep_state& def(const machine& m) {
+    return std::get<dsl::sleep_state>(m.state_def().properties);
+  }
+
+  /// Arms the duration.
+  static void start(machine& m) {
+    auto& cur = *m.i_.current;
+    cur.phase = state_phase::sleeping;
+    cur.timer_token = m.arm_in(def(m).duration.value, cur.deadline);
+  }
+};
+
+namespace {
+using rules = state_rules<dsl::state_type::sleep>;
+}
+
+constinit const state_hooks sleep_hooks{
+  .start = rules::start,
+  .data = state_data,
+};
+
+} // namespace meshflow::actors

@@ -1,0 +1,90 @@
+#pragma once
+
+// What the machine asks of a state type (machine.hpp, "Where it is
+// written").
+//
+// The generic steps of machine.cpp ask every state type the same
+// questions at the same points of a state's life; `state_hooks` is that
+// list of questions, and each state type answers them in a file of its
+// own, states/<type>.cpp: there `state_rules<T>` holds what the type does
+// and `<type>_hooks` points the questions at it. A hook left null is a
+// point the state type does not have (a sleep state has no action lists).
+
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "meshflow/actors/machine.hpp"
+
+namespace meshflow::actors {
+
+struct state_hooks {
+  // --- how it runs --------------------------------------------------------
+
+  /// Runs the state: its data input, filtered, is the state data
+  /// (state_run::data) and its stateExecTimeout is armed. The state either
+  /// completes (machine::complete_state), fails (machine::state_failed) or
+  /// leaves something running or waiting.
+  void (*start)(machine& m) = nullptr;
+
+  // --- its data -----------------------------------------------------------
+
+  /// Its data as it stands while it runs (`current_data`: what `get`
+  /// shows, what an `onErrors` target receives).
+  jq::value (*data)(const state_run& cur) = nullptr;
+};
+
+/// What state type T does; defined in states/<type>.cpp, a friend of
+/// `machine`.
+template <dsl::state_type T>
+struct state_rules;
+
+extern const state_hooks sleep_hooks;
+extern const state_hooks event_hooks;
+extern const state_hooks operation_hooks;
+extern const state_hooks parallel_hooks;
+extern const state_hooks switch_hooks;
+extern const state_hooks inject_hooks;
+extern const state_hooks foreach_hooks;
+extern const state_hooks callback_hooks;
+
+/// The hooks of state type `t`.
+inline const state_hooks& hooks_of(dsl::state_type t) {
+  switch (t) {
+    case dsl::state_type::sleep:
+      return sleep_hooks;
+    case dsl::state_type::event:
+      return event_hooks;
+    case dsl::state_type::operation:
+      return operation_hooks;
+    case dsl::state_type::parallel:
+      return parallel_hooks;
+    case dsl::state_type::switch_:
+      return switch_hooks;
+    case dsl::state_type::inject:
+      return inject_hooks;
+    case dsl::state_type::foreach:
+      return foreach_hooks;
+    case dsl::state_type::callback:
+      return callback_hooks;
+  }
+  return operation_hooks;  // not reached: the cases are the enum's
+}
+
+inline const state_hooks& hooks_of(const dsl::state& s) { return hooks_of(s.type()); }
+
+/// The definition path of state `s`: `states[2]`.
+inline std::string state_path(std::uint32_t s) { return fmt::format("states[{}]", s); }
+
+/// The data of a state that runs no action lists on it: the state data.
+inline jq::value state_data(const state_run& cur) { return cur.data; }
+
+/// The data of a state whose action lists work on the state data itself
+/// (operation, event, callback): the running list's, results merged so far;
+/// between lists, the state data.
+inline jq::value running_list_data(const state_run& cur) {
+  return cur.lists.empty() ? cur.data : cur.lists.front().data;
+}
+
+} // namespace meshflow::actors
