@@ -17,33 +17,6 @@ namespace meshflow::actors {
 
 namespace {
 
-/// The actions of list `slot` of a state (see action_list_run::slot).
-std::span<const dsl::action> actions_of(const dsl::state& s, std::uint32_t slot) {
-  switch (s.type()) {
-    case dsl::state_type::event:
-      return std::get<dsl::event_state>(s.properties).on_events[slot].actions;
-    case dsl::state_type::operation:
-      return std::get<dsl::operation_state>(s.properties).actions;
-    case dsl::state_type::parallel:
-      return std::get<dsl::parallel_state>(s.properties).branches[slot].actions;
-    case dsl::state_type::foreach:
-      return std::get<dsl::foreach_state>(s.properties).actions;
-    case dsl::state_type::callback:
-      return {&std::get<dsl::callback_state>(s.properties).action, 1};
-    default:
-      return {};
-  }
-}
-
-/// Whether the actions of list `slot` all start at once.
-bool parallel_actions(const dsl::state& s, std::uint32_t slot) {
-  if (const auto* op = std::get_if<dsl::operation_state>(&s.properties))
-    return op->action_mode == dsl::action_mode::parallel;
-  if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
-    return ev->on_events[slot].action_mode == dsl::action_mode::parallel;
-  return false;
-}
-
 const char* flow_key(const dsl::flow& f) {
   return std::holds_alternative<dsl::transition_def>(f) ? "transition" : "end";
 }
@@ -258,18 +231,11 @@ expected<void> machine::fits() const {
   if (!state_ok(cur.state))
     return misfit(fmt::format("its state {} is past the last state", cur.state));
   const auto& s = w_.states[cur.state];
+  const auto& hooks = hooks_of(s);
   for (const auto& l : cur.lists) {
-    bool slot_ok = true;
-    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
-      slot_ok = l.slot < ev->on_events.size();
-    else if (const auto* par = std::get_if<dsl::parallel_state>(&s.properties))
-      slot_ok = l.slot < par->branches.size();
-    else if (!std::holds_alternative<dsl::foreach_state>(s.properties))
-      slot_ok = l.slot == 0 && (s.type() == dsl::state_type::operation ||
-                                s.type() == dsl::state_type::callback);
-    if (!slot_ok)
+    if (!hooks.has_list || !hooks.has_list(s, l.slot))
       return misfit(fmt::format("state '{}' has no action list {}", s.name, l.slot));
-    auto size = actions_of(s, l.slot).size();
+    auto size = hooks.actions(s, l.slot).size();
     if (l.next > size)
       return misfit(fmt::format("state '{}' has no action {}", s.name, l.next));
     for (const auto& a : l.running)
@@ -771,12 +737,13 @@ void machine::start_list(std::uint32_t slot, jq::value data,
 void machine::fill_list(std::size_t li) {
   auto& l = i_.current->lists[li];
   const auto& s = state_def();
-  auto actions = actions_of(s, l.slot);
+  const auto& hooks = hooks_of(s);
+  auto actions = hooks.actions(s, l.slot);
   if (actions.empty()) {
     queue(l.timer_token, step_kind::skip);
     return;
   }
-  bool all = parallel_actions(s, l.slot);
+  bool all = hooks.all_at_once && hooks.all_at_once(s, l.slot);
   while (l.next < actions.size() && (all || l.running.empty())) {
     auto& a = l.running.emplace_back();
     a.action = l.next++;
@@ -910,19 +877,16 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
   auto& a = l.running[ai];
   const auto& def = action_def(l, a);
   auto path = action_path(l, a);
-  auto size = actions_of(state_def(), l.slot).size();
+  auto size = actions(l).size();
   if (result) {
     auto selected = dsl::action_results(plan_, path, *result, workflow_);
     if (!selected) {
       state_failed(selected.error());
       return;
     }
-    // The last action of a foreach iteration yields the iteration's result,
-    // whatever JSON it is; it is not merged into the iteration's data
-    // (SEMANTICS.md, "Data"). Every other result is merged.
-    bool iteration_result =
-      state_def().type() == dsl::state_type::foreach && a.action + 1 == size;
-    if (!iteration_result) {
+    // Merged, unless it is the last action's and the state type takes that
+    // as the list's result only (a foreach iteration's).
+    if (hooks_of(state_def()).last_result_merged || a.action + 1 != size) {
       auto merged =
         dsl::merge_selected_result(plan_, def, path, list_data(li), *selected, workflow_);
       if (!merged) {
@@ -1024,35 +988,15 @@ void machine::start_iterations() {
 
 jq::value machine::list_data(std::size_t li) const {
   const auto& cur = *i_.current;
-  const auto& own = cur.lists[li].data;
-  if (state_def().type() != dsl::state_type::foreach)
-    return own;
-  jv data = cur.data.is_object() ? cur.data.copy() : jv_object();
-  jv_object_foreach(own.get(), key, value) data = jv_object_set(data, key, value);
-  return jq::value{data};
+  const auto& hooks = hooks_of(state_def());
+  return hooks.list_data ? hooks.list_data(cur, cur.lists[li]) : cur.lists[li].data;
 }
 
 void machine::set_list_data(std::size_t li, jq::value data) {
   auto& cur = *i_.current;
-  auto& own = cur.lists[li].data;
-  if (state_def().type() != dsl::state_type::foreach || !data.is_object()) {
-    own = std::move(data);
-    return;
-  }
-  // Keep only what differs from the state data: the iteration's parameter
-  // and what its actions merged (unchanged members are the same jq values).
-  jv changed = jv_object();
-  jv_object_foreach(data.get(), key, value) {
-    jv was = cur.data.is_object() ? jv_object_get(cur.data.copy(), jv_copy(key)) : jv_invalid();
-    bool same = jv_is_valid(was) ? jv_identical(was, jv_copy(value)) : (jv_free(was), false);
-    if (same) {
-      jv_free(key);
-      jv_free(value);
-    } else {
-      changed = jv_object_set(changed, key, value);
-    }
-  }
-  own = jq::value{changed};
+  const auto& hooks = hooks_of(state_def());
+  cur.lists[li].data =
+    hooks.kept_list_data ? hooks.kept_list_data(cur, std::move(data)) : std::move(data);
 }
 
 action_list_run machine::take_list(std::size_t li) {
@@ -1313,22 +1257,16 @@ void machine::note(std::string_view kind, std::string detail) {
 
 const dsl::state& machine::state_def() const { return w_.states[i_.current->state]; }
 
+std::span<const dsl::action> machine::actions(const action_list_run& l) const {
+  return hooks_of(state_def()).actions(state_def(), l.slot);
+}
+
 const dsl::action& machine::action_def(const action_list_run& l, const action_run& a) const {
-  return actions_of(state_def(), l.slot)[a.action];
+  return actions(l)[a.action];
 }
 
 std::string machine::action_path(const action_list_run& l, const action_run& a) const {
-  auto s = state_path(i_.current->state);
-  switch (state_def().type()) {
-    case dsl::state_type::event:
-      return fmt::format("{}.onEvents[{}].actions[{}]", s, l.slot, a.action);
-    case dsl::state_type::parallel:
-      return fmt::format("{}.branches[{}].actions[{}]", s, l.slot, a.action);
-    case dsl::state_type::callback:
-      return s + ".action";
-    default:
-      return fmt::format("{}.actions[{}]", s, a.action);
-  }
+  return hooks_of(state_def()).action_path(state_path(i_.current->state), l.slot, a.action);
 }
 
 const dsl::flow* machine::resolve(const flow_ref& ref) const {

@@ -9,7 +9,19 @@ namespace meshflow::actors {
 
 template <>
 struct state_rules<dsl::state_type::callback> {
+  static const dsl::callback_state& def(const dsl::state& s) {
+    return std::get<dsl::callback_state>(s.properties);
+  }
+
   static void start(machine& m) { m.start_list(0, m.i_.current->data); }
+
+  static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
+    return {&def(s).action, 1};
+  }
+  static bool has_list(const dsl::state&, std::uint32_t slot) { return slot == 0; }
+  static std::string action_path(const std::string& state, std::uint32_t, std::uint32_t) {
+    return state + ".action";
+  }
 };
 
 namespace {
@@ -18,6 +30,9 @@ using rules = state_rules<dsl::state_type::callback>;
 
 constinit const state_hooks callback_hooks{
   .start = rules::start,
+  .actions = rules::actions,
+  .has_list = rules::has_list,
+  .action_path = rules::action_path,
   .data = running_list_data,
 };
 

@@ -13,7 +13,26 @@ namespace meshflow::actors {
 
 template <>
 struct state_rules<dsl::state_type::event> {
+  static const dsl::event_state& def(const dsl::state& s) {
+    return std::get<dsl::event_state>(s.properties);
+  }
+
   static void start(machine& m) { m.wait_for_events(state_phase::waiting_events); }
+
+  /// List `slot` runs the actions of `onEvents[slot]`.
+  static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t slot) {
+    return def(s).on_events[slot].actions;
+  }
+  static bool has_list(const dsl::state& s, std::uint32_t slot) {
+    return slot < def(s).on_events.size();
+  }
+  static bool all_at_once(const dsl::state& s, std::uint32_t slot) {
+    return def(s).on_events[slot].action_mode == dsl::action_mode::parallel;
+  }
+  static std::string action_path(const std::string& state, std::uint32_t slot,
+                                 std::uint32_t action) {
+    return fmt::format("{}.onEvents[{}].actions[{}]", state, slot, action);
+  }
 };
 
 namespace {
@@ -22,6 +41,10 @@ using rules = state_rules<dsl::state_type::event>;
 
 constinit const state_hooks event_hooks{
   .start = rules::start,
+  .actions = rules::actions,
+  .has_list = rules::has_list,
+  .all_at_once = rules::all_at_once,
+  .action_path = rules::action_path,
   .data = running_list_data,
 };
 

@@ -51,6 +51,42 @@ struct state_rules<dsl::state_type::foreach> {
     }
     m.start_iterations();
   }
+
+  /// List `slot` is the iteration over element `slot`.
+  static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
+    return std::get<dsl::foreach_state>(s.properties).actions;
+  }
+  static bool has_list(const dsl::state&, std::uint32_t) { return true; }
+  static std::string action_path(const std::string& state, std::uint32_t, std::uint32_t action) {
+    return fmt::format("{}.actions[{}]", state, action);
+  }
+
+  /// The state data with what the iteration changed on top.
+  static jq::value list_data(const state_run& cur, const action_list_run& l) {
+    jv data = cur.data.is_object() ? cur.data.copy() : jv_object();
+    jv_object_foreach(l.data.get(), key, value) data = jv_object_set(data, key, value);
+    return jq::value{data};
+  }
+
+  /// Only what differs from the state data: the iteration's parameter and
+  /// what its actions merged (unchanged members are the same jq values).
+  static jq::value kept_list_data(const state_run& cur, jq::value data) {
+    if (!data.is_object())
+      return data;
+    jv changed = jv_object();
+    jv_object_foreach(data.get(), key, value) {
+      jv was =
+        cur.data.is_object() ? jv_object_get(cur.data.copy(), jv_copy(key)) : jv_invalid();
+      bool same = jv_is_valid(was) ? jv_identical(was, jv_copy(value)) : (jv_free(was), false);
+      if (same) {
+        jv_free(key);
+        jv_free(value);
+      } else {
+        changed = jv_object_set(changed, key, value);
+      }
+    }
+    return jq::value{changed};
+  }
 };
 
 namespace {
@@ -59,6 +95,12 @@ using rules = state_rules<dsl::state_type::foreach>;
 
 constinit const state_hooks foreach_hooks{
   .start = rules::start,
+  .actions = rules::actions,
+  .has_list = rules::has_list,
+  .action_path = rules::action_path,
+  .list_data = rules::list_data,
+  .kept_list_data = rules::kept_list_data,
+  .last_result_merged = false,
   .data = state_data,
 };
 

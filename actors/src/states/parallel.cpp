@@ -37,6 +37,18 @@ struct state_rules<dsl::state_type::parallel> {
       m.complete_state();
   }
 
+  /// List `slot` is branch `slot`; its actions run one after another.
+  static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t slot) {
+    return def(s).branches[slot].actions;
+  }
+  static bool has_list(const dsl::state& s, std::uint32_t slot) {
+    return slot < def(s).branches.size();
+  }
+  static std::string action_path(const std::string& state, std::uint32_t slot,
+                                 std::uint32_t action) {
+    return fmt::format("{}.branches[{}].actions[{}]", state, slot, action);
+  }
+
   /// The state data with the results so far merged in, in branch order.
   static jq::value data(const state_run& cur) {
     auto data = cur.data;
@@ -53,6 +65,9 @@ using rules = state_rules<dsl::state_type::parallel>;
 
 constinit const state_hooks parallel_hooks{
   .start = rules::start,
+  .actions = rules::actions,
+  .has_list = rules::has_list,
+  .action_path = rules::action_path,
   .data = rules::data,
 };
 

@@ -11,6 +11,7 @@
 // point the state type does not have (a sleep state has no action lists).
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include <fmt/format.h>
@@ -27,6 +28,32 @@ struct state_hooks {
   /// completes (machine::complete_state), fails (machine::state_failed) or
   /// leaves something running or waiting.
   void (*start)(machine& m) = nullptr;
+
+  // --- its action lists (a sleep, switch or inject state runs none) -------
+
+  /// The actions of its list `slot` (action_list_run::slot: the branch,
+  /// the `onEvents`, the iteration; 0 for the others).
+  std::span<const dsl::action> (*actions)(const dsl::state& s, std::uint32_t slot) = nullptr;
+  /// Whether it has a list `slot`: what the lists of a snapshot must
+  /// satisfy (machine::rearm); null: it has none.
+  bool (*has_list)(const dsl::state& s, std::uint32_t slot) = nullptr;
+  /// Whether the actions of list `slot` all start at once (`actionMode:
+  /// parallel`); null: one after another.
+  bool (*all_at_once)(const dsl::state& s, std::uint32_t slot) = nullptr;
+  /// The definition path of action `action` of list `slot`, `state` being
+  /// the state's (`states[1]`).
+  std::string (*action_path)(const std::string& state, std::uint32_t slot,
+                             std::uint32_t action) = nullptr;
+  /// The data the actions of list `l` see, made of the state data and the
+  /// list's; null: the list's own data.
+  jq::value (*list_data)(const state_run& cur, const action_list_run& l) = nullptr;
+  /// What a list keeps of `data`, its data after an action merged its
+  /// result; null: all of it.
+  jq::value (*kept_list_data)(const state_run& cur, jq::value data) = nullptr;
+  /// Whether the result of a list's last action is merged into the list's
+  /// data, as every other action's is. If not, it is the list's result
+  /// only (action_list_run::last_result), whatever JSON it is.
+  bool last_result_merged = true;
 
   // --- its data -----------------------------------------------------------
 

@@ -218,8 +218,9 @@ private:
   /// list's own timer (what it means is the state type's).
   void start_list(std::uint32_t slot, jq::value data,
                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-  /// List `li`'s data: a foreach iteration's is the state data with what
-  /// the iteration changed on top (action_list_run::data holds only that).
+  /// List `li`'s data as its actions see it, and its data after an action
+  /// (the state type may keep only part of it: a foreach iteration keeps
+  /// what differs from the state data).
   jq::value list_data(std::size_t li) const;
   void set_list_data(std::size_t li, jq::value data);
   /// Removes list `li` and returns it (the last list takes its place).
@@ -269,6 +270,8 @@ private:
   std::uint64_t arm_in(std::chrono::milliseconds d, epoch_ms& deadline);
   void note(std::string_view kind, std::string detail);
   const dsl::state& state_def() const;
+  /// The actions of list `l` of the active state.
+  std::span<const dsl::action> actions(const action_list_run& l) const;
   const dsl::action& action_def(const action_list_run& l, const action_run& a) const;
   std::string action_path(const action_list_run& l, const action_run& a) const;
   const dsl::flow* resolve(const flow_ref& ref) const;
