@@ -38,18 +38,6 @@ std::string flow_path(const flow_ref& ref, const dsl::flow& f) {
   return s;
 }
 
-/// `iterationParam`: a name, or (as example 28 writes it) `${ .name }`.
-std::string iteration_param(const dsl::foreach_state& f) {
-  if (!f.iteration_param)
-    return "item";
-  std::string name = *f.iteration_param;
-  if (auto inner = dsl::unwrap_expression(name))
-    name = std::string{*inner};
-  auto first = name.find_first_not_of(" \t.");
-  auto last = name.find_last_not_of(" \t");
-  return first == std::string::npos ? "item" : name.substr(first, last - first + 1);
-}
-
 jq::value workflow_value(const instance& i) {
   jv w = jv_object();
   w = jv_object_set(w, jv_string("id"), jv_string(i.workflow_id.c_str()));
@@ -355,14 +343,8 @@ void machine::apply(step& s) {
       cur.timer_token = 0;
       cur.deadline = 0;
       note("timer.fired", state_def().name);
-      // eventTimeout is not an error (SEMANTICS.md): a switch takes its
-      // default condition; an event state follows its flow without its
-      // actions; a callback state, whose action ran, follows its flow.
-      if (cur.phase == state_phase::waiting_events &&
-          state_def().type() == dsl::state_type::switch_)
-        complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
-      else
-        complete_state();
+      if (const auto& hooks = hooks_of(state_def()); hooks.timer)
+        hooks.timer(*this);
       return;
     }
     case location::exec_timer:
@@ -374,10 +356,8 @@ void machine::apply(step& s) {
       if (s.kind == step_kind::skip) {
         list_done(at.list_index);
       } else if (s.kind == step_kind::timer) {
-        note("timer.fired", fmt::format("{} branchExecTimeout", state_def().name));
-        state_failed({"timeout", fmt::format("a branch of state '{}' did not finish within "
-                                             "branchExecTimeout",
-                                             state_def().name)});
+        if (const auto& hooks = hooks_of(state_def()); hooks.list_timer)
+          hooks.list_timer(*this);
       }
       return;
     case location::action: {
@@ -906,56 +886,9 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
 }
 
 void machine::list_done(std::size_t li) {
-  auto& cur = *i_.current;
   auto l = take_list(li);
-  const auto& s = state_def();
-  switch (s.type()) {
-    case dsl::state_type::operation:
-      cur.data = std::move(l.data);
-      complete_state();
-      return;
-    case dsl::state_type::callback: {
-      cur.data = std::move(l.data);
-      wait_for_events(state_phase::callback_event);
-      return;
-    }
-    case dsl::state_type::event: {
-      cur.data = std::move(l.data);
-      const auto& ev = std::get<dsl::event_state>(s.properties);
-      if (!ev.exclusive && l.slot + 1 < ev.on_events.size()) {
-        start_list(l.slot + 1, cur.data);
-        return;
-      }
-      complete_state();
-      return;
-    }
-    case dsl::state_type::parallel: {
-      const auto& p = std::get<dsl::parallel_state>(s.properties);
-      cur.results[l.slot] = std::move(l.data);
-      ++cur.completed;
-      bool done = p.completion_type == dsl::completion_type::all_of
-                    ? cur.completed >= p.branches.size()
-                    : cur.completed >= static_cast<std::uint32_t>(p.num_completed.value_or(1));
-      if (!done)
-        return;
-      cancel_lists();
-      cur.data = current_data(plan_, i_);
-      cur.results.clear();  // merged now
-      complete_state();
-      return;
-    }
-    case dsl::state_type::foreach:
-      cur.results[l.slot] = std::move(l.last_result);
-      ++cur.completed;
-      if (cur.completed >= cur.results.size()) {
-        complete_state();
-        return;
-      }
-      start_iterations();
-      return;
-    default:
-      return;
-  }
+  if (const auto& hooks = hooks_of(state_def()); hooks.list_done)
+    hooks.list_done(*this, std::move(l));
 }
 
 void machine::cancel_lists() {
@@ -966,24 +899,6 @@ void machine::cancel_lists() {
         fx_.cancel(a.token);
   cur.lists.clear();
   where_.clear();
-}
-
-void machine::start_iterations() {
-  auto& cur = *i_.current;
-  const auto& f = std::get<dsl::foreach_state>(state_def().properties);
-  std::size_t limit = f.mode == dsl::action_mode::sequential ? 1
-                      : f.batch_size && *f.batch_size > 0
-                        ? static_cast<std::size_t>(*f.batch_size)
-                        : cur.results.size();
-  auto param = iteration_param(f);
-  while (cur.lists.size() < limit && cur.next_item < cur.results.size()) {
-    auto n = cur.next_item++;
-    // What the iteration has of its own (list_data puts the state data
-    // under it).
-    jq::value own{jv_object_set(jv_object(), jv_string(param.c_str()),
-                                jv_array_get(cur.items.copy(), static_cast<int>(n)))};
-    start_list(n, std::move(own));
-  }
 }
 
 jq::value machine::list_data(std::size_t li) const {

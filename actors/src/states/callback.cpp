@@ -15,6 +15,15 @@ struct state_rules<dsl::state_type::callback> {
 
   static void start(machine& m) { m.start_list(0, m.i_.current->data); }
 
+  /// The action is done: its results are the state data; the event next.
+  static void list_done(machine& m, action_list_run l) {
+    m.i_.current->data = std::move(l.data);
+    m.wait_for_events(state_phase::callback_event);
+  }
+
+  /// eventTimeout: the state follows its flow, the action's results kept.
+  static void timer(machine& m) { m.complete_state(); }
+
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
     return {&def(s).action, 1};
   }
@@ -30,6 +39,8 @@ using rules = state_rules<dsl::state_type::callback>;
 
 constinit const state_hooks callback_hooks{
   .start = rules::start,
+  .list_done = rules::list_done,
+  .timer = rules::timer,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .action_path = rules::action_path,

@@ -19,6 +19,22 @@ struct state_rules<dsl::state_type::event> {
 
   static void start(machine& m) { m.wait_for_events(state_phase::waiting_events); }
 
+  /// The actions of `onEvents[l.slot]` are done: with `exclusive: false`,
+  /// the next `onEvents`' actions run, on the state data so far.
+  static void list_done(machine& m, action_list_run l) {
+    auto& cur = *m.i_.current;
+    cur.data = std::move(l.data);
+    const auto& ev = def(m.state_def());
+    if (!ev.exclusive && l.slot + 1 < ev.on_events.size()) {
+      m.start_list(l.slot + 1, cur.data);
+      return;
+    }
+    m.complete_state();
+  }
+
+  /// eventTimeout: the state follows its flow without its actions.
+  static void timer(machine& m) { m.complete_state(); }
+
   /// List `slot` runs the actions of `onEvents[slot]`.
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t slot) {
     return def(s).on_events[slot].actions;
@@ -41,6 +57,8 @@ using rules = state_rules<dsl::state_type::event>;
 
 constinit const state_hooks event_hooks{
   .start = rules::start,
+  .list_done = rules::list_done,
+  .timer = rules::timer,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .all_at_once = rules::all_at_once,

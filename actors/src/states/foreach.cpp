@@ -15,6 +15,8 @@
 
 #include "state_hooks.hpp"
 
+#include "meshflow/dsl/expression.hpp"
+
 namespace meshflow::actors {
 
 template <>
@@ -49,7 +51,51 @@ struct state_rules<dsl::state_type::foreach> {
       m.complete_state();
       return;
     }
-    m.start_iterations();
+    start_iterations(m);
+  }
+
+  /// Starts iterations until the `mode`'s or `batchSize`'s limit, or the
+  /// end of the input collection.
+  static void start_iterations(machine& m) {
+    auto& cur = *m.i_.current;
+    const auto& f = def(m);
+    std::size_t limit = f.mode == dsl::action_mode::sequential ? 1
+                        : f.batch_size && *f.batch_size > 0
+                          ? static_cast<std::size_t>(*f.batch_size)
+                          : cur.results.size();
+    auto param = iteration_param(f);
+    while (cur.lists.size() < limit && cur.next_item < cur.results.size()) {
+      auto n = cur.next_item++;
+      // What the iteration has of its own (list_data puts the state data
+      // under it).
+      jq::value own{jv_object_set(jv_object(), jv_string(param.c_str()),
+                                  jv_array_get(cur.items.copy(), static_cast<int>(n)))};
+      m.start_list(n, std::move(own));
+    }
+  }
+
+  /// `iterationParam`: a name, or (as example 28 writes it) `${ .name }`.
+  static std::string iteration_param(const dsl::foreach_state& f) {
+    if (!f.iteration_param)
+      return "item";
+    std::string name = *f.iteration_param;
+    if (auto inner = dsl::unwrap_expression(name))
+      name = std::string{*inner};
+    auto first = name.find_first_not_of(" \t.");
+    auto last = name.find_last_not_of(" \t");
+    return first == std::string::npos ? "item" : name.substr(first, last - first + 1);
+  }
+
+  /// Iteration `l.slot` is done: its result is its last action's.
+  static void list_done(machine& m, action_list_run l) {
+    auto& cur = *m.i_.current;
+    cur.results[l.slot] = std::move(l.last_result);
+    ++cur.completed;
+    if (cur.completed >= cur.results.size()) {
+      m.complete_state();
+      return;
+    }
+    start_iterations(m);
   }
 
   /// List `slot` is the iteration over element `slot`.
@@ -95,6 +141,7 @@ using rules = state_rules<dsl::state_type::foreach>;
 
 constinit const state_hooks foreach_hooks{
   .start = rules::start,
+  .list_done = rules::list_done,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .action_path = rules::action_path,

@@ -14,6 +14,12 @@ struct state_rules<dsl::state_type::operation> {
 
   static void start(machine& m) { m.start_list(0, m.i_.current->data); }
 
+  /// Its actions are done: the list's data is the state data.
+  static void list_done(machine& m, action_list_run l) {
+    m.i_.current->data = std::move(l.data);
+    m.complete_state();
+  }
+
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
     return def(s).actions;
   }
@@ -32,6 +38,7 @@ using rules = state_rules<dsl::state_type::operation>;
 
 constinit const state_hooks operation_hooks{
   .start = rules::start,
+  .list_done = rules::list_done,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .all_at_once = rules::all_at_once,

@@ -37,6 +37,32 @@ struct state_rules<dsl::state_type::parallel> {
       m.complete_state();
   }
 
+  /// Branch `l.slot` is done; with it, the state may be.
+  static void list_done(machine& m, action_list_run l) {
+    auto& cur = *m.i_.current;
+    const auto& p = def(m.state_def());
+    cur.results[l.slot] = std::move(l.data);
+    ++cur.completed;
+    bool done = p.completion_type == dsl::completion_type::all_of
+                  ? cur.completed >= p.branches.size()
+                  : cur.completed >= static_cast<std::uint32_t>(p.num_completed.value_or(1));
+    if (!done)
+      return;
+    m.cancel_lists();  // the branches still running
+    cur.data = data(cur);
+    cur.results.clear();  // merged now
+    m.complete_state();
+  }
+
+  /// A branch's branchExecTimeout passed: the state fails with `timeout`.
+  static void list_timer(machine& m) {
+    const auto& name = m.state_def().name;
+    m.note("timer.fired", fmt::format("{} branchExecTimeout", name));
+    m.state_failed({"timeout", fmt::format("a branch of state '{}' did not finish within "
+                                           "branchExecTimeout",
+                                           name)});
+  }
+
   /// List `slot` is branch `slot`; its actions run one after another.
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t slot) {
     return def(s).branches[slot].actions;
@@ -65,6 +91,8 @@ using rules = state_rules<dsl::state_type::parallel>;
 
 constinit const state_hooks parallel_hooks{
   .start = rules::start,
+  .list_done = rules::list_done,
+  .list_timer = rules::list_timer,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .action_path = rules::action_path,

@@ -17,6 +17,9 @@ struct state_rules<dsl::state_type::sleep> {
     cur.phase = state_phase::sleeping;
     cur.timer_token = m.arm_in(def(m).duration.value, cur.deadline);
   }
+
+  /// The duration passed: the state completes.
+  static void timer(machine& m) { m.complete_state(); }
 };
 
 namespace {
@@ -25,6 +28,7 @@ using rules = state_rules<dsl::state_type::sleep>;
 
 constinit const state_hooks sleep_hooks{
   .start = rules::start,
+  .timer = rules::timer,
   .data = state_data,
 };
 

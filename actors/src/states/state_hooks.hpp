@@ -28,6 +28,17 @@ struct state_hooks {
   /// completes (machine::complete_state), fails (machine::state_failed) or
   /// leaves something running or waiting.
   void (*start)(machine& m) = nullptr;
+  /// List `l`, taken out of the state, has run its last action.
+  void (*list_done)(machine& m, action_list_run l) = nullptr;
+
+  // --- its timers (stateExecTimeout is every state's: machine.cpp) -------
+
+  /// Its timer fired (state_run::timer_token: a sleep's duration, an
+  /// eventTimeout).
+  void (*timer)(machine& m) = nullptr;
+  /// The timer of one of its lists fired (action_list_run::timer_token,
+  /// armed by machine::start_list's `timeout`: a branchExecTimeout).
+  void (*list_timer)(machine& m) = nullptr;
 
   // --- its action lists (a sleep, switch or inject state runs none) -------
 

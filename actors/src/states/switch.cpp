@@ -40,6 +40,12 @@ struct state_rules<dsl::state_type::switch_> {
     }
     m.complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
   }
+
+  /// eventTimeout, while waiting for an event condition: the default
+  /// condition.
+  static void timer(machine& m) {
+    m.complete_state(flow_ref{m.i_.current->state, flow_site::default_condition, 0});
+  }
 };
 
 namespace {
@@ -48,6 +54,7 @@ using rules = state_rules<dsl::state_type::switch_>;
 
 constinit const state_hooks switch_hooks{
   .start = rules::start,
+  .timer = rules::timer,
   .data = state_data,
 };
 

@@ -235,7 +235,6 @@ private:
   void list_done(std::size_t li);
   /// Cancels what the active state's lists have in flight; drops the lists.
   void cancel_lists();
-  void start_iterations();
 
   // events
   bool offer(const consumed_event& c);
