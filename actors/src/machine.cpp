@@ -458,23 +458,10 @@ void machine::begin_state() {
 void machine::complete_state(std::optional<flow_ref> chosen) {
   auto& cur = *i_.current;
   const auto& s = state_def();
-  if (s.type() == dsl::state_type::foreach) {  // collect the iteration results
-    const auto& f = std::get<dsl::foreach_state>(s.properties);
-    if (f.output_collection) {
-      jv results = jv_array();
-      for (auto& r : cur.results)
-        results = jv_array_append(results, r ? r->copy() : jv_null());
-      jq::value collected{results};
-      auto path = state_path(cur.state) + ".outputCollection";
-      auto id = plan_.expression(path);
-      auto at = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
-                   : expected<jq::value>{jq::value{jv_array()}};
-      auto merged = at ? dsl::merge_at(cur.data, *at, collected) : at;
-      if (!merged) {
-        state_failed({merged.error().code, fmt::format("{}: {}", path, merged.error().message)});
-        return;
-      }
-      cur.data = std::move(*merged);
+  if (const auto& hooks = hooks_of(s); hooks.completing) {
+    if (auto done = hooks.completing(*this); !done) {
+      state_failed(done.error());
+      return;
     }
   }
   auto out = dsl::state_data_out(plan_, state_path(cur.state), cur.data, workflow_);
@@ -982,8 +969,6 @@ bool machine::offer(const consumed_event& incoming) {
     return false;
   const auto& e = incoming.event;
   auto& cur = *i_.current;
-  const auto& s = state_def();
-  auto path = state_path(cur.state);
 
   // The result of an eventRef action: its own instance's, or uncorrelated.
   auto instance_id = e.attribute("workflowinstanceid");
@@ -1006,61 +991,9 @@ bool machine::offer(const consumed_event& incoming) {
       }
   }
 
-  if (cur.phase == state_phase::waiting_events) {
-    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties)) {
-      for (std::uint32_t j = 0; j < ev->on_events.size(); ++j) {
-        const auto& on = ev->on_events[j];
-        for (const auto& ref : on.event_refs) {
-          auto d = plan_.event_index.at(ref);
-          if (!matches(d, incoming))
-            continue;
-          if (!ev->exclusive &&
-              std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
-            continue;  // already had this one
-          if (!merge_event(on.event_data_filter,
-                           fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d, incoming))
-            return true;
-          if (ev->exclusive) {
-            cur.phase = state_phase::running_actions;
-            cur.timer_token = cur.deadline = 0;
-            start_list(j, cur.data);
-            return true;
-          }
-          cur.arrived.push_back(ref);
-          std::size_t wanted = 0;
-          for (const auto& o : ev->on_events)
-            wanted += o.event_refs.size();
-          if (cur.arrived.size() >= wanted) {
-            cur.phase = state_phase::running_actions;
-            cur.timer_token = cur.deadline = 0;
-            start_list(0, cur.data);
-          }
-          return true;
-        }
-      }
-    } else if (const auto* sw = std::get_if<dsl::switch_state>(&s.properties)) {
-      for (std::uint32_t k = 0; k < sw->event_conditions.size(); ++k) {
-        const auto& c = sw->event_conditions[k];
-        auto d = plan_.event_index.at(c.event_ref);
-        if (!matches(d, incoming))
-          continue;
-        if (merge_event(c.event_data_filter,
-                        fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d,
-                        incoming))
-          complete_state(flow_ref{cur.state, flow_site::event_condition, k});
-        return true;
-      }
-    }
-  } else if (cur.phase == state_phase::callback_event) {
-    const auto& cb = std::get<dsl::callback_state>(s.properties);
-    auto d = plan_.event_index.at(cb.event_ref);
-    if (matches(d, incoming)) {
-      if (merge_event(cb.event_data_filter, path + ".eventDataFilter", d, incoming))
-        complete_state();
-      return true;
-    }
-  }
-  return false;
+  // An event the state itself waits for.
+  const auto& hooks = hooks_of(state_def());
+  return hooks.offer && hooks.offer(*this, incoming);
 }
 
 void machine::offer_kept() {
@@ -1196,16 +1129,8 @@ const dsl::flow* machine::resolve(const flow_ref& ref) const {
     case flow_site::data_condition:
     case flow_site::event_condition:
     case flow_site::default_condition: {
-      const auto* sw = std::get_if<dsl::switch_state>(&s.properties);
-      if (!sw)
-        return nullptr;
-      if (ref.site == flow_site::default_condition)
-        return &sw->default_condition;
-      if (ref.site == flow_site::data_condition)
-        return ref.index < sw->data_conditions.size() ? &sw->data_conditions[ref.index].flow
-                                                      : nullptr;
-      return ref.index < sw->event_conditions.size() ? &sw->event_conditions[ref.index].flow
-                                                     : nullptr;
+      const auto& hooks = hooks_of(s);
+      return hooks.flow ? hooks.flow(s, ref.site, ref.index) : nullptr;
     }
   }
   return nullptr;

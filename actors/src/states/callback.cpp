@@ -21,6 +21,21 @@ struct state_rules<dsl::state_type::callback> {
     m.wait_for_events(state_phase::callback_event);
   }
 
+  /// Once the action is done: its event is merged, and the state completes.
+  static bool offer(machine& m, const consumed_event& incoming) {
+    auto& cur = *m.i_.current;
+    if (cur.phase != state_phase::callback_event)
+      return false;
+    const auto& cb = def(m.state_def());
+    auto d = m.plan_.event_index.at(cb.event_ref);
+    if (!m.matches(d, incoming))
+      return false;
+    if (m.merge_event(cb.event_data_filter, state_path(cur.state) + ".eventDataFilter", d,
+                      incoming))
+      m.complete_state();
+    return true;
+  }
+
   /// eventTimeout: the state follows its flow, the action's results kept.
   static void timer(machine& m) { m.complete_state(); }
 
@@ -40,6 +55,7 @@ using rules = state_rules<dsl::state_type::callback>;
 constinit const state_hooks callback_hooks{
   .start = rules::start,
   .list_done = rules::list_done,
+  .offer = rules::offer,
   .timer = rules::timer,
   .actions = rules::actions,
   .has_list = rules::has_list,

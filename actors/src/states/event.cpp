@@ -9,6 +9,8 @@
 
 #include "state_hooks.hpp"
 
+#include <algorithm>
+
 namespace meshflow::actors {
 
 template <>
@@ -18,6 +20,48 @@ struct state_rules<dsl::state_type::event> {
   }
 
   static void start(machine& m) { m.wait_for_events(state_phase::waiting_events); }
+
+  /// While it waits: an event of its `onEvents` (each reference once, when
+  /// not exclusive) is merged; then, exclusive, that `onEvents`' actions
+  /// run; otherwise, once all have arrived, the first `onEvents`' do.
+  static bool offer(machine& m, const consumed_event& incoming) {
+    auto& cur = *m.i_.current;
+    if (cur.phase != state_phase::waiting_events)
+      return false;
+    const auto& ev = def(m.state_def());
+    auto path = state_path(cur.state);
+    for (std::uint32_t j = 0; j < ev.on_events.size(); ++j) {
+      const auto& on = ev.on_events[j];
+      for (const auto& ref : on.event_refs) {
+        auto d = m.plan_.event_index.at(ref);
+        if (!m.matches(d, incoming))
+          continue;
+        if (!ev.exclusive &&
+            std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
+          continue;  // already had this one
+        if (!m.merge_event(on.event_data_filter,
+                           fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d, incoming))
+          return true;
+        if (ev.exclusive) {
+          cur.phase = state_phase::running_actions;
+          cur.timer_token = cur.deadline = 0;
+          m.start_list(j, cur.data);
+          return true;
+        }
+        cur.arrived.push_back(ref);
+        std::size_t wanted = 0;
+        for (const auto& o : ev.on_events)
+          wanted += o.event_refs.size();
+        if (cur.arrived.size() >= wanted) {
+          cur.phase = state_phase::running_actions;
+          cur.timer_token = cur.deadline = 0;
+          m.start_list(0, cur.data);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
 
   /// The actions of `onEvents[l.slot]` are done: with `exclusive: false`,
   /// the next `onEvents`' actions run, on the state data so far.
@@ -58,6 +102,7 @@ using rules = state_rules<dsl::state_type::event>;
 constinit const state_hooks event_hooks{
   .start = rules::start,
   .list_done = rules::list_done,
+  .offer = rules::offer,
   .timer = rules::timer,
   .actions = rules::actions,
   .has_list = rules::has_list,

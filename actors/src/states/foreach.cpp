@@ -15,6 +15,7 @@
 
 #include "state_hooks.hpp"
 
+#include "meshflow/dsl/data.hpp"
 #include "meshflow/dsl/expression.hpp"
 
 namespace meshflow::actors {
@@ -98,6 +99,28 @@ struct state_rules<dsl::state_type::foreach> {
     start_iterations(m);
   }
 
+  /// `outputCollection` receives the iteration results, in the order of
+  /// the input collection.
+  static expected<void> completing(machine& m) {
+    auto& cur = *m.i_.current;
+    const auto& f = def(m);
+    if (!f.output_collection)
+      return {};
+    jv results = jv_array();
+    for (auto& r : cur.results)
+      results = jv_array_append(results, r ? r->copy() : jv_null());
+    jq::value collected{results};
+    auto path = state_path(cur.state) + ".outputCollection";
+    auto id = m.plan_.expression(path);
+    auto at = id ? m.plan_.expressions->evaluate(*id, cur.data, m.workflow_)
+                 : expected<jq::value>{jq::value{jv_array()}};
+    auto merged = at ? dsl::merge_at(cur.data, *at, collected) : at;
+    if (!merged)
+      return fail(merged.error().code, fmt::format("{}: {}", path, merged.error().message));
+    cur.data = std::move(*merged);
+    return {};
+  }
+
   /// List `slot` is the iteration over element `slot`.
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
     return std::get<dsl::foreach_state>(s.properties).actions;
@@ -142,6 +165,7 @@ using rules = state_rules<dsl::state_type::foreach>;
 constinit const state_hooks foreach_hooks{
   .start = rules::start,
   .list_done = rules::list_done,
+  .completing = rules::completing,
   .actions = rules::actions,
   .has_list = rules::has_list,
   .action_path = rules::action_path,

@@ -30,6 +30,10 @@ struct state_hooks {
   void (*start)(machine& m) = nullptr;
   /// List `l`, taken out of the state, has run its last action.
   void (*list_done)(machine& m, action_list_run l) = nullptr;
+  /// An event for the instance that no action waits for, in whatever phase
+  /// the state is; whether the state took it (if not, the machine keeps
+  /// it or ignores it).
+  bool (*offer)(machine& m, const consumed_event& e) = nullptr;
 
   // --- its timers (stateExecTimeout is every state's: machine.cpp) -------
 
@@ -39,6 +43,15 @@ struct state_hooks {
   /// The timer of one of its lists fired (action_list_run::timer_token,
   /// armed by machine::start_list's `timeout`: a branchExecTimeout).
   void (*list_timer)(machine& m) = nullptr;
+
+  // --- how it completes (its output filter and flow are every state's) ----
+
+  /// What it does as it completes, before its output filter; an error
+  /// fails the state.
+  expected<void> (*completing)(machine& m) = nullptr;
+  /// The flow of a site of its own (flow_site: a switch's conditions);
+  /// null: it has none. `transition`/`end` and `onErrors` are every state's.
+  const dsl::flow* (*flow)(const dsl::state& s, flow_site site, std::uint32_t index) = nullptr;
 
   // --- its action lists (a sleep, switch or inject state runs none) -------
 
