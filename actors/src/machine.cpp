@@ -1,3 +1,7 @@
+// The generic part of the machine (machine.hpp, "Where it is written"):
+// no state type is named here; what a state type does, the steps ask of
+// its hooks (states/state_hooks.hpp), answered in states/<type>.cpp.
+
 #include "meshflow/actors/machine.hpp"
 
 #include <algorithm>

@@ -2,6 +2,7 @@
 // state data; then the state waits for its event (`eventRef`), merges it
 // (`eventDataFilter`) and completes. eventTimeout is not an error
 // (SEMANTICS.md): the state follows its flow, the action's results kept.
+// While the action runs, its data is the list's.
 
 #include "state_hooks.hpp"
 
@@ -13,6 +14,7 @@ struct state_rules<dsl::state_type::callback> {
     return std::get<dsl::callback_state>(s.properties);
   }
 
+  /// Its action runs, a list of one, on the state data.
   static void start(machine& m) { m.start_list(0, m.i_.current->data); }
 
   /// The action is done: its results are the state data; the event next.

@@ -5,7 +5,8 @@
 // `onEvents` run, one list after another (SEMANTICS.md, "Events"). Each
 // event's data is merged into the state data (`eventDataFilter`) as it
 // arrives. eventTimeout is not an error: the state follows its flow
-// without running its actions.
+// without running its actions. While its actions run, its data is the
+// running list's (the results merged so far).
 
 #include "state_hooks.hpp"
 
@@ -19,6 +20,8 @@ struct state_rules<dsl::state_type::event> {
     return std::get<dsl::event_state>(s.properties);
   }
 
+  /// It waits, its eventTimeout armed; the events kept for the instance
+  /// are offered first.
   static void start(machine& m) { m.wait_for_events(state_phase::waiting_events); }
 
   /// While it waits: an event of its `onEvents` (each reference once, when

@@ -22,14 +22,14 @@ namespace meshflow::actors {
 
 template <>
 struct state_rules<dsl::state_type::foreach> {
-  static const dsl::foreach_state& def(const machine& m) {
-    return std::get<dsl::foreach_state>(m.state_def().properties);
+  static const dsl::foreach_state& def(const dsl::state& s) {
+    return std::get<dsl::foreach_state>(s.properties);
   }
 
   /// Evaluates `inputCollection` and starts the first iterations.
   static void start(machine& m) {
     auto& cur = *m.i_.current;
-    const auto& f = def(m);
+    const auto& f = def(m.state_def());
     auto path = state_path(cur.state);
     auto id = m.plan_.expression(path + ".inputCollection");
     auto items = id ? m.plan_.expressions->evaluate(*id, cur.data, m.workflow_)
@@ -59,7 +59,7 @@ struct state_rules<dsl::state_type::foreach> {
   /// end of the input collection.
   static void start_iterations(machine& m) {
     auto& cur = *m.i_.current;
-    const auto& f = def(m);
+    const auto& f = def(m.state_def());
     std::size_t limit = f.mode == dsl::action_mode::sequential ? 1
                         : f.batch_size && *f.batch_size > 0
                           ? static_cast<std::size_t>(*f.batch_size)
@@ -103,7 +103,7 @@ struct state_rules<dsl::state_type::foreach> {
   /// the input collection.
   static expected<void> completing(machine& m) {
     auto& cur = *m.i_.current;
-    const auto& f = def(m);
+    const auto& f = def(m.state_def());
     if (!f.output_collection)
       return {};
     jv results = jv_array();
@@ -123,8 +123,10 @@ struct state_rules<dsl::state_type::foreach> {
 
   /// List `slot` is the iteration over element `slot`.
   static std::span<const dsl::action> actions(const dsl::state& s, std::uint32_t) {
-    return std::get<dsl::foreach_state>(s.properties).actions;
+    return def(s).actions;
   }
+  /// Any element's (the input collection is the snapshot's, not the
+  /// definition's).
   static bool has_list(const dsl::state&, std::uint32_t) { return true; }
   static std::string action_path(const std::string& state, std::uint32_t, std::uint32_t action) {
     return fmt::format("{}.actions[{}]", state, action);

@@ -1,6 +1,7 @@
 // An Operation state (spec, "Operation State"): one action list on the
 // state data, its actions one after another or all at once
-// (`actionMode`); when the last one is done, the state completes.
+// (`actionMode`); when the last one is done, the state completes. While
+// it runs, its data is the list's (the results merged so far).
 
 #include "state_hooks.hpp"
 
@@ -12,6 +13,7 @@ struct state_rules<dsl::state_type::operation> {
     return std::get<dsl::operation_state>(s.properties);
   }
 
+  /// Its one list runs on the state data.
   static void start(machine& m) { m.start_list(0, m.i_.current->data); }
 
   /// Its actions are done: the list's data is the state data.

@@ -21,6 +21,8 @@ struct state_rules<dsl::state_type::parallel> {
     return std::get<dsl::parallel_state>(s.properties);
   }
 
+  /// Every branch starts at once on a copy of the state data, with its
+  /// branchExecTimeout.
   static void start(machine& m) {
     auto& cur = *m.i_.current;
     const auto& s = m.state_def();

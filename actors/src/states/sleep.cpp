@@ -7,15 +7,15 @@ namespace meshflow::actors {
 
 template <>
 struct state_rules<dsl::state_type::sleep> {
-  static const dsl::sleep_state& def(const machine& m) {
-    return std::get<dsl::sleep_state>(m.state_def().properties);
+  static const dsl::sleep_state& def(const dsl::state& s) {
+    return std::get<dsl::sleep_state>(s.properties);
   }
 
   /// Arms the duration.
   static void start(machine& m) {
     auto& cur = *m.i_.current;
     cur.phase = state_phase::sleeping;
-    cur.timer_token = m.arm_in(def(m).duration.value, cur.deadline);
+    cur.timer_token = m.arm_in(def(m.state_def()).duration.value, cur.deadline);
   }
 
   /// The duration passed: the state completes.

@@ -44,13 +44,14 @@ struct state_hooks {
   /// armed by machine::start_list's `timeout`: a branchExecTimeout).
   void (*list_timer)(machine& m) = nullptr;
 
-  // --- how it completes (its output filter and flow are every state's) ----
+  // --- how it completes (output filter, `transition`/`end`: machine.cpp) --
 
   /// What it does as it completes, before its output filter; an error
   /// fails the state.
   expected<void> (*completing)(machine& m) = nullptr;
   /// The flow of a site of its own (flow_site: a switch's conditions);
-  /// null: it has none. `transition`/`end` and `onErrors` are every state's.
+  /// null: it has none (`transition`/`end` and `onErrors` are every
+  /// state's).
   const dsl::flow* (*flow)(const dsl::state& s, flow_site site, std::uint32_t index) = nullptr;
 
   // --- its action lists (a sleep, switch or inject state runs none) -------

@@ -21,7 +21,8 @@
 //     cancellation and late timers are harmless.
 //  3. The step moves that part on: an action's result is merged
 //     (dsl/data_flow.hpp) and the next action starts; a finished list
-//     finishes its branch, iteration or state; a finished state applies its
+//     finishes its branch, iteration or state, as its state type says; a
+//     timer means what its state type says; a finished state applies its
 //     output filter and follows its flow (`transition`/`end`, with
 //     `produceEvents` and compensation) into the next state.
 //  4. Whatever completes synchronously (an action skipped by its
@@ -42,6 +43,46 @@
 // Tokens are found through an index (token -> the list that holds it), so
 // that a foreach with 100,000 iterations in flight costs the same per step
 // as one with ten.
+//
+// Where it is written. The mechanism above is the same for every state
+// and knows no state type; what a state type means lives in a file of
+// its own, so that "where does a Parallel state run?" has one answer:
+//
+//  - actors/src/machine.cpp, the generic part: the commands; the step
+//    queue, the token index, `locate` and `apply`; a state's life that is
+//    every state's (entering with its data input filter and
+//    stateExecTimeout, completing with its output filter, its
+//    `transition`/`end` with `produceEvents`, `continueAs` and
+//    compensation, `onErrors`, workflowExecTimeout and `runBefore`); action
+//    lists and actions (conditions, `sleep`, functions, eventRef,
+//    subflows, retries, actionExecTimeout, results and action data
+//    filters); events (matching, correlation, payloads, the events kept,
+//    the result events of eventRef actions, producing).
+//  - actors/src/states/<type>.cpp, one file for each of the eight state
+//    types (event, operation, switch, sleep, parallel, inject, foreach,
+//    callback): `state_rules<T>` says how the state starts, what happens
+//    when one of its action lists finishes, which events it takes while it
+//    waits, what its timers mean (a sleep's duration, an eventTimeout, a
+//    branchExecTimeout), how it completes (a foreach's outputCollection,
+//    a switch's condition flows), which action lists it runs and how (the
+//    actions, their paths, sequential or at once; what a snapshot's lists
+//    must satisfy, for `rearm`), and what its data is while it runs
+//    (`current_data`).
+//  - actors/src/states/state_hooks.hpp: `state_hooks`, the questions the
+//    generic steps ask a state type at those points, one function pointer
+//    each; each file fills a table of them with its answers.
+//
+// Why a table of hooks and a file for each type: the generic steps ask
+// every state type the same few questions at the same few points, so the
+// questions are written once (state_hooks) and asked where the steps are,
+// with no switch over state types left among them; a type's answers sit
+// together in one file, which reads beside the type's section of the
+// specification; what a type does not do is a hook left empty, plain to
+// see (a sleep state runs no actions, only a parallel state's lists have
+// timers). Plain function pointers, not virtual classes: a state type
+// holds nothing of its own outside the instance value, its hooks are
+// functions of the machine and the value like the rest of it, and each
+// table is a constant (constinit), in place before any machine runs.
 //
 // The rules applied are the specification's with the readings of
 // SEMANTICS.md; docs/semantics.md lists them for users.
@@ -119,12 +160,13 @@ struct machine_limits {
 };
 
 /// The instance's data as it stands (what `get` shows, and what an
-/// `onErrors` target receives): between states, the workflow data; in an
-/// operation, event or callback state, the running action list's data (the
-/// results merged so far); in a parallel state, the state data with the
-/// branches completed so far merged in definition order; in a foreach, the
-/// state data (iterations work on copies; only `outputCollection`, written
-/// when the state completes, changes it).
+/// `onErrors` target receives): between states, the workflow data; in a
+/// state, what its state type says (actors/src/states/): in an operation,
+/// event or callback state, the running action list's data (the results
+/// merged so far); in a parallel state, the state data with the branches
+/// completed so far merged in definition order; in a foreach, the state
+/// data (iterations work on copies; only `outputCollection`, written when
+/// the state completes, changes it); otherwise the state data.
 jq::value current_data(const dsl::plan& p, const instance& i);
 
 class machine {
@@ -174,8 +216,9 @@ public:
   std::uint64_t transitions() const { return transitions_; }
 
 private:
-  // What each state type does is written in actors/src/states/<type>.cpp,
-  // as `state_rules<T>`, which works on the internals below.
+  // What each state type does (actors/src/states/<type>.cpp): it works on
+  // the internals below, through the moves the generic part offers
+  // (start_list, complete_state, state_failed, wait_for_events, ...).
   template <dsl::state_type T>
   friend struct state_rules;
 
@@ -198,7 +241,7 @@ private:
   void drain();
   void apply(step& s);
 
-  // states
+  // states: what is every state's (what is a state type's is its hooks')
   void enter(std::uint32_t state, jq::value input);
   void begin_state();
   void complete_state(std::optional<flow_ref> chosen = std::nullopt);
