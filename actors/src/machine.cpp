@@ -1,3 +1,7 @@
+// The generic part of the machine (machine.hpp, "Where it is written"):
+// no state type is named here; what a state type does, the steps ask of
+// its hooks (states/state_hooks.hpp), answered in states/<type>.cpp.
+
 #include "meshflow/actors/machine.hpp"
 
 #include <algorithm>
@@ -11,39 +15,11 @@
 #include "meshflow/dsl/expression.hpp"
 #include "meshflow/dsl/retry.hpp"
 #include "meshflow/transport/json_format.hpp"
+#include "states/state_hooks.hpp"
 
 namespace meshflow::actors {
 
 namespace {
-
-std::string state_path(std::uint32_t s) { return fmt::format("states[{}]", s); }
-
-/// The actions of list `slot` of a state (see action_list_run::slot).
-std::span<const dsl::action> actions_of(const dsl::state& s, std::uint32_t slot) {
-  switch (s.type()) {
-    case dsl::state_type::event:
-      return std::get<dsl::event_state>(s.properties).on_events[slot].actions;
-    case dsl::state_type::operation:
-      return std::get<dsl::operation_state>(s.properties).actions;
-    case dsl::state_type::parallel:
-      return std::get<dsl::parallel_state>(s.properties).branches[slot].actions;
-    case dsl::state_type::foreach:
-      return std::get<dsl::foreach_state>(s.properties).actions;
-    case dsl::state_type::callback:
-      return {&std::get<dsl::callback_state>(s.properties).action, 1};
-    default:
-      return {};
-  }
-}
-
-/// Whether the actions of list `slot` all start at once.
-bool parallel_actions(const dsl::state& s, std::uint32_t slot) {
-  if (const auto* op = std::get_if<dsl::operation_state>(&s.properties))
-    return op->action_mode == dsl::action_mode::parallel;
-  if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
-    return ev->on_events[slot].action_mode == dsl::action_mode::parallel;
-  return false;
-}
 
 const char* flow_key(const dsl::flow& f) {
   return std::holds_alternative<dsl::transition_def>(f) ? "transition" : "end";
@@ -66,18 +42,6 @@ std::string flow_path(const flow_ref& ref, const dsl::flow& f) {
   return s;
 }
 
-/// `iterationParam`: a name, or (as example 28 writes it) `${ .name }`.
-std::string iteration_param(const dsl::foreach_state& f) {
-  if (!f.iteration_param)
-    return "item";
-  std::string name = *f.iteration_param;
-  if (auto inner = dsl::unwrap_expression(name))
-    name = std::string{*inner};
-  auto first = name.find_first_not_of(" \t.");
-  auto last = name.find_last_not_of(" \t");
-  return first == std::string::npos ? "item" : name.substr(first, last - first + 1);
-}
-
 jq::value workflow_value(const instance& i) {
   jv w = jv_object();
   w = jv_object_set(w, jv_string("id"), jv_string(i.workflow_id.c_str()));
@@ -94,19 +58,7 @@ jq::value current_data(const dsl::plan& p, const instance& i) {
   const auto& cur = *i.current;
   if (cur.state >= p.definition->states.size())
     return cur.data;
-  switch (p.definition->states[cur.state].type()) {
-    case dsl::state_type::parallel: {
-      auto data = cur.data;
-      for (const auto& r : cur.results)
-        if (r)
-          data = dsl::merge(data, *r);
-      return data;
-    }
-    case dsl::state_type::foreach:
-      return cur.data;
-    default:
-      return cur.lists.empty() ? cur.data : cur.lists.front().data;
-  }
+  return hooks_of(p.definition->states[cur.state]).data(cur);
 }
 
 struct machine::location {
@@ -271,18 +223,11 @@ expected<void> machine::fits() const {
   if (!state_ok(cur.state))
     return misfit(fmt::format("its state {} is past the last state", cur.state));
   const auto& s = w_.states[cur.state];
+  const auto& hooks = hooks_of(s);
   for (const auto& l : cur.lists) {
-    bool slot_ok = true;
-    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties))
-      slot_ok = l.slot < ev->on_events.size();
-    else if (const auto* par = std::get_if<dsl::parallel_state>(&s.properties))
-      slot_ok = l.slot < par->branches.size();
-    else if (!std::holds_alternative<dsl::foreach_state>(s.properties))
-      slot_ok = l.slot == 0 && (s.type() == dsl::state_type::operation ||
-                                s.type() == dsl::state_type::callback);
-    if (!slot_ok)
+    if (!hooks.has_list || !hooks.has_list(s, l.slot))
       return misfit(fmt::format("state '{}' has no action list {}", s.name, l.slot));
-    auto size = actions_of(s, l.slot).size();
+    auto size = hooks.actions(s, l.slot).size();
     if (l.next > size)
       return misfit(fmt::format("state '{}' has no action {}", s.name, l.next));
     for (const auto& a : l.running)
@@ -402,14 +347,8 @@ void machine::apply(step& s) {
       cur.timer_token = 0;
       cur.deadline = 0;
       note("timer.fired", state_def().name);
-      // eventTimeout is not an error (SEMANTICS.md): a switch takes its
-      // default condition; an event state follows its flow without its
-      // actions; a callback state, whose action ran, follows its flow.
-      if (cur.phase == state_phase::waiting_events &&
-          state_def().type() == dsl::state_type::switch_)
-        complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
-      else
-        complete_state();
+      if (const auto& hooks = hooks_of(state_def()); hooks.timer)
+        hooks.timer(*this);
       return;
     }
     case location::exec_timer:
@@ -421,10 +360,8 @@ void machine::apply(step& s) {
       if (s.kind == step_kind::skip) {
         list_done(at.list_index);
       } else if (s.kind == step_kind::timer) {
-        note("timer.fired", fmt::format("{} branchExecTimeout", state_def().name));
-        state_failed({"timeout", fmt::format("a branch of state '{}' did not finish within "
-                                             "branchExecTimeout",
-                                             state_def().name)});
+        if (const auto& hooks = hooks_of(state_def()); hooks.list_timer)
+          hooks.list_timer(*this);
       }
       return;
     case location::action: {
@@ -519,120 +456,16 @@ void machine::begin_state() {
     if (t->single)
       cur.single_timer_token = arm_in(t->single->value, cur.single_deadline);
   }
-  run_state();
-}
-
-void machine::run_state() {
-  auto& cur = *i_.current;
-  const auto& s = state_def();
-  auto path = state_path(cur.state);
-  auto wait_for_events = [&] {
-    cur.phase = state_phase::waiting_events;
-    if (auto t = event_timeout())
-      cur.timer_token = arm_in(*t, cur.deadline);
-    queue(cur.token, step_kind::skip);  // offer the kept events
-  };
-  switch (s.type()) {
-    case dsl::state_type::sleep:
-      cur.phase = state_phase::sleeping;
-      cur.timer_token =
-        arm_in(std::get<dsl::sleep_state>(s.properties).duration.value, cur.deadline);
-      return;
-    case dsl::state_type::event:
-      wait_for_events();
-      return;
-    case dsl::state_type::operation:
-    case dsl::state_type::callback:
-      start_list(0, cur.data);
-      return;
-    case dsl::state_type::parallel: {
-      const auto& p = std::get<dsl::parallel_state>(s.properties);
-      cur.results.assign(p.branches.size(), std::nullopt);
-      for (std::uint32_t b = 0; b < p.branches.size(); ++b)
-        start_list(b, cur.data);
-      if (p.branches.empty())
-        complete_state();
-      return;
-    }
-    case dsl::state_type::switch_: {
-      const auto& sw = std::get<dsl::switch_state>(s.properties);
-      if (!sw.event_conditions.empty()) {
-        wait_for_events();
-        return;
-      }
-      for (std::uint32_t k = 0; k < sw.data_conditions.size(); ++k) {
-        auto id = plan_.expression(fmt::format("{}.dataConditions[{}].condition", path, k));
-        if (!id)
-          continue;
-        auto r = plan_.expressions->evaluate(*id, cur.data, workflow_);
-        if (!r) {
-          state_failed({r.error().code,
-                        fmt::format("{}.dataConditions[{}].condition: {}", path, k,
-                                    r.error().message)});
-          return;
-        }
-        if (r->truthy()) {
-          complete_state(flow_ref{cur.state, flow_site::data_condition, k});
-          return;
-        }
-      }
-      complete_state(flow_ref{cur.state, flow_site::default_condition, 0});
-      return;
-    }
-    case dsl::state_type::inject:
-      cur.data = dsl::merge(cur.data,
-                            jq::value::from_json(std::get<dsl::inject_state>(s.properties).data));
-      complete_state();
-      return;
-    case dsl::state_type::foreach: {
-      const auto& f = std::get<dsl::foreach_state>(s.properties);
-      auto id = plan_.expression(path + ".inputCollection");
-      auto items = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
-                      : expected<jq::value>{jq::value{}};
-      if (!items) {
-        state_failed({items.error().code,
-                      fmt::format("{}.inputCollection: {}", path, items.error().message)});
-        return;
-      }
-      if (items->kind() != JV_KIND_ARRAY) {
-        state_failed({"foreach", fmt::format("{}.inputCollection '{}' selects {}, not an array",
-                                             path, f.input_collection,
-                                             items->dump().substr(0, 80))});
-        return;
-      }
-      cur.items = std::move(*items);
-      cur.results.assign(static_cast<std::size_t>(jv_array_length(cur.items.copy())),
-                         std::nullopt);
-      if (cur.results.empty()) {
-        complete_state();
-        return;
-      }
-      start_iterations();
-      return;
-    }
-  }
+  hooks_of(s).start(*this);
 }
 
 void machine::complete_state(std::optional<flow_ref> chosen) {
   auto& cur = *i_.current;
   const auto& s = state_def();
-  if (s.type() == dsl::state_type::foreach) {  // collect the iteration results
-    const auto& f = std::get<dsl::foreach_state>(s.properties);
-    if (f.output_collection) {
-      jv results = jv_array();
-      for (auto& r : cur.results)
-        results = jv_array_append(results, r ? r->copy() : jv_null());
-      jq::value collected{results};
-      auto path = state_path(cur.state) + ".outputCollection";
-      auto id = plan_.expression(path);
-      auto at = id ? plan_.expressions->evaluate(*id, cur.data, workflow_)
-                   : expected<jq::value>{jq::value{jv_array()}};
-      auto merged = at ? dsl::merge_at(cur.data, *at, collected) : at;
-      if (!merged) {
-        state_failed({merged.error().code, fmt::format("{}: {}", path, merged.error().message)});
-        return;
-      }
-      cur.data = std::move(*merged);
+  if (const auto& hooks = hooks_of(s); hooks.completing) {
+    if (auto done = hooks.completing(*this); !done) {
+      state_failed(done.error());
+      return;
     }
   }
   auto out = dsl::state_data_out(plan_, state_path(cur.state), cur.data, workflow_);
@@ -807,11 +640,8 @@ void machine::state_failed(const meshflow::error& e) {
 void machine::stop_work() {
   if (!i_.current)
     return;
+  cancel_lists();
   auto& cur = *i_.current;
-  for (const auto& l : cur.lists)
-    cancel_list(l);
-  cur.lists.clear();
-  where_.clear();
   cur.timer_token = cur.exec_timer_token = cur.single_timer_token = 0;
   cur.deadline = cur.exec_deadline = cur.single_deadline = 0;
 }
@@ -860,23 +690,17 @@ void machine::exec_timeout() {
 
 // --- action lists -----------------------------------------------------------
 
-void machine::start_list(std::uint32_t slot, jq::value data) {
+void machine::start_list(std::uint32_t slot, jq::value data,
+                         std::optional<std::chrono::milliseconds> timeout) {
   auto& cur = *i_.current;
   auto& l = cur.lists.emplace_back();
   l.slot = slot;
   l.data = std::move(data);
   l.timer_token = token();
   index(l.timer_token, cur.lists.size() - 1);
-  const auto& s = state_def();
-  if (const auto* p = std::get_if<dsl::parallel_state>(&s.properties)) {
-    const auto& b = p->branches[slot];
-    auto t = b.timeouts.branch_exec_timeout ? b.timeouts.branch_exec_timeout
-             : s.timeouts.branch_exec_timeout ? s.timeouts.branch_exec_timeout
-                                               : w_.timeouts.branch_exec_timeout;
-    if (t) {
-      l.deadline = fx_.now() + t->value.count();
-      fx_.arm(l.timer_token, l.deadline);
-    }
+  if (timeout) {
+    l.deadline = fx_.now() + timeout->count();
+    fx_.arm(l.timer_token, l.deadline);
   }
   fill_list(cur.lists.size() - 1);
 }
@@ -884,12 +708,13 @@ void machine::start_list(std::uint32_t slot, jq::value data) {
 void machine::fill_list(std::size_t li) {
   auto& l = i_.current->lists[li];
   const auto& s = state_def();
-  auto actions = actions_of(s, l.slot);
+  const auto& hooks = hooks_of(s);
+  auto actions = hooks.actions(s, l.slot);
   if (actions.empty()) {
     queue(l.timer_token, step_kind::skip);
     return;
   }
-  bool all = parallel_actions(s, l.slot);
+  bool all = hooks.all_at_once && hooks.all_at_once(s, l.slot);
   while (l.next < actions.size() && (all || l.running.empty())) {
     auto& a = l.running.emplace_back();
     a.action = l.next++;
@@ -1023,19 +848,16 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
   auto& a = l.running[ai];
   const auto& def = action_def(l, a);
   auto path = action_path(l, a);
-  auto size = actions_of(state_def(), l.slot).size();
+  auto size = actions(l).size();
   if (result) {
     auto selected = dsl::action_results(plan_, path, *result, workflow_);
     if (!selected) {
       state_failed(selected.error());
       return;
     }
-    // The last action of a foreach iteration yields the iteration's result,
-    // whatever JSON it is; it is not merged into the iteration's data
-    // (SEMANTICS.md, "Data"). Every other result is merged.
-    bool iteration_result =
-      state_def().type() == dsl::state_type::foreach && a.action + 1 == size;
-    if (!iteration_result) {
+    // Merged, unless it is the last action's and the state type takes that
+    // as the list's result only (a foreach iteration's).
+    if (hooks_of(state_def()).last_result_merged || a.action + 1 != size) {
       auto merged =
         dsl::merge_selected_result(plan_, def, path, list_data(li), *selected, workflow_);
       if (!merged) {
@@ -1055,119 +877,32 @@ void machine::complete_action(std::size_t li, std::size_t ai, std::optional<jq::
 }
 
 void machine::list_done(std::size_t li) {
-  auto& cur = *i_.current;
   auto l = take_list(li);
-  const auto& s = state_def();
-  switch (s.type()) {
-    case dsl::state_type::operation:
-      cur.data = std::move(l.data);
-      complete_state();
-      return;
-    case dsl::state_type::callback: {
-      cur.data = std::move(l.data);
-      cur.phase = state_phase::callback_event;
-      if (auto t = event_timeout())
-        cur.timer_token = arm_in(*t, cur.deadline);
-      queue(cur.token, step_kind::skip);
-      return;
-    }
-    case dsl::state_type::event: {
-      cur.data = std::move(l.data);
-      const auto& ev = std::get<dsl::event_state>(s.properties);
-      if (!ev.exclusive && l.slot + 1 < ev.on_events.size()) {
-        start_list(l.slot + 1, cur.data);
-        return;
-      }
-      complete_state();
-      return;
-    }
-    case dsl::state_type::parallel: {
-      const auto& p = std::get<dsl::parallel_state>(s.properties);
-      cur.results[l.slot] = std::move(l.data);
-      ++cur.completed;
-      bool done = p.completion_type == dsl::completion_type::all_of
-                    ? cur.completed >= p.branches.size()
-                    : cur.completed >= static_cast<std::uint32_t>(p.num_completed.value_or(1));
-      if (!done)
-        return;
-      for (const auto& other : cur.lists)
-        cancel_list(other);
-      cur.lists.clear();
-      where_.clear();
-      cur.data = current_data(plan_, i_);
-      cur.results.clear();  // merged now
-      complete_state();
-      return;
-    }
-    case dsl::state_type::foreach:
-      cur.results[l.slot] = std::move(l.last_result);
-      ++cur.completed;
-      if (cur.completed >= cur.results.size()) {
-        complete_state();
-        return;
-      }
-      start_iterations();
-      return;
-    default:
-      return;
-  }
+  if (const auto& hooks = hooks_of(state_def()); hooks.list_done)
+    hooks.list_done(*this, std::move(l));
 }
 
-void machine::cancel_list(const action_list_run& l) {
-  for (const auto& a : l.running)
-    if (a.wait == action_wait::function || a.wait == action_wait::subflow)
-      fx_.cancel(a.token);
-}
-
-void machine::start_iterations() {
+void machine::cancel_lists() {
   auto& cur = *i_.current;
-  const auto& f = std::get<dsl::foreach_state>(state_def().properties);
-  std::size_t limit = f.mode == dsl::action_mode::sequential ? 1
-                      : f.batch_size && *f.batch_size > 0
-                        ? static_cast<std::size_t>(*f.batch_size)
-                        : cur.results.size();
-  auto param = iteration_param(f);
-  while (cur.lists.size() < limit && cur.next_item < cur.results.size()) {
-    auto n = cur.next_item++;
-    // What the iteration has of its own (list_data puts the state data
-    // under it).
-    jq::value own{jv_object_set(jv_object(), jv_string(param.c_str()),
-                                jv_array_get(cur.items.copy(), static_cast<int>(n)))};
-    start_list(n, std::move(own));
-  }
+  for (const auto& l : cur.lists)
+    for (const auto& a : l.running)
+      if (a.wait == action_wait::function || a.wait == action_wait::subflow)
+        fx_.cancel(a.token);
+  cur.lists.clear();
+  where_.clear();
 }
 
 jq::value machine::list_data(std::size_t li) const {
   const auto& cur = *i_.current;
-  const auto& own = cur.lists[li].data;
-  if (state_def().type() != dsl::state_type::foreach)
-    return own;
-  jv data = cur.data.is_object() ? cur.data.copy() : jv_object();
-  jv_object_foreach(own.get(), key, value) data = jv_object_set(data, key, value);
-  return jq::value{data};
+  const auto& hooks = hooks_of(state_def());
+  return hooks.list_data ? hooks.list_data(cur, cur.lists[li]) : cur.lists[li].data;
 }
 
 void machine::set_list_data(std::size_t li, jq::value data) {
   auto& cur = *i_.current;
-  auto& own = cur.lists[li].data;
-  if (state_def().type() != dsl::state_type::foreach || !data.is_object()) {
-    own = std::move(data);
-    return;
-  }
-  // Keep only what differs from the state data: the iteration's parameter
-  // and what its actions merged (unchanged members are the same jq values).
-  jv changed = jv_object();
-  jv_object_foreach(data.get(), key, value) {
-    jv was = cur.data.is_object() ? jv_object_get(cur.data.copy(), jv_copy(key)) : jv_invalid();
-    bool same = jv_is_valid(was) ? jv_identical(was, jv_copy(value)) : (jv_free(was), false);
-    if (same) {
-      jv_free(key);
-      jv_free(value);
-    } else {
-      changed = jv_object_set(changed, key, value);
-    }
-  }
-  own = jq::value{changed};
+  const auto& hooks = hooks_of(state_def());
+  cur.lists[li].data =
+    hooks.kept_list_data ? hooks.kept_list_data(cur, std::move(data)) : std::move(data);
 }
 
 action_list_run machine::take_list(std::size_t li) {
@@ -1238,13 +973,6 @@ bool machine::offer(const consumed_event& incoming) {
     return false;
   const auto& e = incoming.event;
   auto& cur = *i_.current;
-  const auto& s = state_def();
-  auto path = state_path(cur.state);
-  auto consumed = [&](std::size_t d) -> expected<jq::value> {
-    record_correlation(d, e);
-    note("event.consumed", fmt::format("{} ({})", e.type, e.id));
-    return payload(d, e);
-  };
 
   // The result of an eventRef action: its own instance's, or uncorrelated.
   auto instance_id = e.attribute("workflowinstanceid");
@@ -1258,7 +986,7 @@ bool machine::offer(const consumed_event& incoming) {
         auto d = plan_.event_index.at(*ref.result_event_ref);
         if (!matches(d, incoming))
           continue;
-        auto p = consumed(d);
+        auto p = consume(d, e);
         if (!p)
           queue(a.token, step_kind::failure, {}, p.error());
         else
@@ -1267,72 +995,9 @@ bool machine::offer(const consumed_event& incoming) {
       }
   }
 
-  auto merge = [&](const std::optional<dsl::event_data_filter>& filter,
-                   const std::string& filter_path, std::size_t d) {
-    auto p = consumed(d);
-    auto data = p ? dsl::merge_event_data(plan_, filter, filter_path, cur.data, *p, workflow_) : p;
-    if (!data) {
-      state_failed(data.error());
-      return false;
-    }
-    cur.data = std::move(*data);
-    return true;
-  };
-
-  if (cur.phase == state_phase::waiting_events) {
-    if (const auto* ev = std::get_if<dsl::event_state>(&s.properties)) {
-      for (std::uint32_t j = 0; j < ev->on_events.size(); ++j) {
-        const auto& on = ev->on_events[j];
-        for (const auto& ref : on.event_refs) {
-          auto d = plan_.event_index.at(ref);
-          if (!matches(d, incoming))
-            continue;
-          if (!ev->exclusive &&
-              std::find(cur.arrived.begin(), cur.arrived.end(), ref) != cur.arrived.end())
-            continue;  // already had this one
-          if (!merge(on.event_data_filter,
-                     fmt::format("{}.onEvents[{}].eventDataFilter", path, j), d))
-            return true;
-          if (ev->exclusive) {
-            cur.phase = state_phase::running_actions;
-            cur.timer_token = cur.deadline = 0;
-            start_list(j, cur.data);
-            return true;
-          }
-          cur.arrived.push_back(ref);
-          std::size_t wanted = 0;
-          for (const auto& o : ev->on_events)
-            wanted += o.event_refs.size();
-          if (cur.arrived.size() >= wanted) {
-            cur.phase = state_phase::running_actions;
-            cur.timer_token = cur.deadline = 0;
-            start_list(0, cur.data);
-          }
-          return true;
-        }
-      }
-    } else if (const auto* sw = std::get_if<dsl::switch_state>(&s.properties)) {
-      for (std::uint32_t k = 0; k < sw->event_conditions.size(); ++k) {
-        const auto& c = sw->event_conditions[k];
-        auto d = plan_.event_index.at(c.event_ref);
-        if (!matches(d, incoming))
-          continue;
-        if (merge(c.event_data_filter,
-                  fmt::format("{}.eventConditions[{}].eventDataFilter", path, k), d))
-          complete_state(flow_ref{cur.state, flow_site::event_condition, k});
-        return true;
-      }
-    }
-  } else if (cur.phase == state_phase::callback_event) {
-    const auto& cb = std::get<dsl::callback_state>(s.properties);
-    auto d = plan_.event_index.at(cb.event_ref);
-    if (matches(d, incoming)) {
-      if (merge(cb.event_data_filter, path + ".eventDataFilter", d))
-        complete_state();
-      return true;
-    }
-  }
-  return false;
+  // An event the state itself waits for.
+  const auto& hooks = hooks_of(state_def());
+  return hooks.offer && hooks.offer(*this, incoming);
 }
 
 void machine::offer_kept() {
@@ -1348,6 +1013,34 @@ void machine::offer_kept() {
       return;
     }
   }
+}
+
+void machine::wait_for_events(state_phase phase) {
+  auto& cur = *i_.current;
+  cur.phase = phase;
+  if (auto t = event_timeout())
+    cur.timer_token = arm_in(*t, cur.deadline);
+  queue(cur.token, step_kind::skip);  // offer the kept events
+}
+
+expected<jq::value> machine::consume(std::size_t d, const transport::cloud_event& e) {
+  record_correlation(d, e);
+  note("event.consumed", fmt::format("{} ({})", e.type, e.id));
+  return payload(d, e);
+}
+
+bool machine::merge_event(const std::optional<dsl::event_data_filter>& filter,
+                          const std::string& filter_path, std::size_t d,
+                          const consumed_event& incoming) {
+  auto& cur = *i_.current;
+  auto p = consume(d, incoming.event);
+  auto data = p ? dsl::merge_event_data(plan_, filter, filter_path, cur.data, *p, workflow_) : p;
+  if (!data) {
+    state_failed(data.error());
+    return false;
+  }
+  cur.data = std::move(*data);
+  return true;
 }
 
 expected<transport::cloud_event> machine::make_event(
@@ -1416,22 +1109,16 @@ void machine::note(std::string_view kind, std::string detail) {
 
 const dsl::state& machine::state_def() const { return w_.states[i_.current->state]; }
 
+std::span<const dsl::action> machine::actions(const action_list_run& l) const {
+  return hooks_of(state_def()).actions(state_def(), l.slot);
+}
+
 const dsl::action& machine::action_def(const action_list_run& l, const action_run& a) const {
-  return actions_of(state_def(), l.slot)[a.action];
+  return actions(l)[a.action];
 }
 
 std::string machine::action_path(const action_list_run& l, const action_run& a) const {
-  auto s = state_path(i_.current->state);
-  switch (state_def().type()) {
-    case dsl::state_type::event:
-      return fmt::format("{}.onEvents[{}].actions[{}]", s, l.slot, a.action);
-    case dsl::state_type::parallel:
-      return fmt::format("{}.branches[{}].actions[{}]", s, l.slot, a.action);
-    case dsl::state_type::callback:
-      return s + ".action";
-    default:
-      return fmt::format("{}.actions[{}]", s, a.action);
-  }
+  return hooks_of(state_def()).action_path(state_path(i_.current->state), l.slot, a.action);
 }
 
 const dsl::flow* machine::resolve(const flow_ref& ref) const {
@@ -1446,16 +1133,8 @@ const dsl::flow* machine::resolve(const flow_ref& ref) const {
     case flow_site::data_condition:
     case flow_site::event_condition:
     case flow_site::default_condition: {
-      const auto* sw = std::get_if<dsl::switch_state>(&s.properties);
-      if (!sw)
-        return nullptr;
-      if (ref.site == flow_site::default_condition)
-        return &sw->default_condition;
-      if (ref.site == flow_site::data_condition)
-        return ref.index < sw->data_conditions.size() ? &sw->data_conditions[ref.index].flow
-                                                      : nullptr;
-      return ref.index < sw->event_conditions.size() ? &sw->event_conditions[ref.index].flow
-                                                     : nullptr;
+      const auto& hooks = hooks_of(s);
+      return hooks.flow ? hooks.flow(s, ref.site, ref.index) : nullptr;
     }
   }
   return nullptr;

@@ -21,7 +21,8 @@
 //     cancellation and late timers are harmless.
 //  3. The step moves that part on: an action's result is merged
 //     (dsl/data_flow.hpp) and the next action starts; a finished list
-//     finishes its branch, iteration or state; a finished state applies its
+//     finishes its branch, iteration or state, as its state type says; a
+//     timer means what its state type says; a finished state applies its
 //     output filter and follows its flow (`transition`/`end`, with
 //     `produceEvents` and compensation) into the next state.
 //  4. Whatever completes synchronously (an action skipped by its
@@ -42,6 +43,46 @@
 // Tokens are found through an index (token -> the list that holds it), so
 // that a foreach with 100,000 iterations in flight costs the same per step
 // as one with ten.
+//
+// Where it is written. The mechanism above is the same for every state
+// and knows no state type; what a state type means lives in a file of
+// its own, so that "where does a Parallel state run?" has one answer:
+//
+//  - actors/src/machine.cpp, the generic part: the commands; the step
+//    queue, the token index, `locate` and `apply`; a state's life that is
+//    every state's (entering with its data input filter and
+//    stateExecTimeout, completing with its output filter, its
+//    `transition`/`end` with `produceEvents`, `continueAs` and
+//    compensation, `onErrors`, workflowExecTimeout and `runBefore`); action
+//    lists and actions (conditions, `sleep`, functions, eventRef,
+//    subflows, retries, actionExecTimeout, results and action data
+//    filters); events (matching, correlation, payloads, the events kept,
+//    the result events of eventRef actions, producing).
+//  - actors/src/states/<type>.cpp, one file for each of the eight state
+//    types (event, operation, switch, sleep, parallel, inject, foreach,
+//    callback): `state_rules<T>` says how the state starts, what happens
+//    when one of its action lists finishes, which events it takes while it
+//    waits, what its timers mean (a sleep's duration, an eventTimeout, a
+//    branchExecTimeout), how it completes (a foreach's outputCollection,
+//    a switch's condition flows), which action lists it runs and how (the
+//    actions, their paths, sequential or at once; what a snapshot's lists
+//    must satisfy, for `rearm`), and what its data is while it runs
+//    (`current_data`).
+//  - actors/src/states/state_hooks.hpp: `state_hooks`, the questions the
+//    generic steps ask a state type at those points, one function pointer
+//    each; each file fills a table of them with its answers.
+//
+// Why a table of hooks and a file for each type: the generic steps ask
+// every state type the same few questions at the same few points, so the
+// questions are written once (state_hooks) and asked where the steps are,
+// with no switch over state types left among them; a type's answers sit
+// together in one file, which reads beside the type's section of the
+// specification; what a type does not do is a hook left empty, plain to
+// see (a sleep state runs no actions, only a parallel state's lists have
+// timers). Plain function pointers, not virtual classes: a state type
+// holds nothing of its own outside the instance value, its hooks are
+// functions of the machine and the value like the rest of it, and each
+// table is a constant (constinit), in place before any machine runs.
 //
 // The rules applied are the specification's with the readings of
 // SEMANTICS.md; docs/semantics.md lists them for users.
@@ -119,12 +160,13 @@ struct machine_limits {
 };
 
 /// The instance's data as it stands (what `get` shows, and what an
-/// `onErrors` target receives): between states, the workflow data; in an
-/// operation, event or callback state, the running action list's data (the
-/// results merged so far); in a parallel state, the state data with the
-/// branches completed so far merged in definition order; in a foreach, the
-/// state data (iterations work on copies; only `outputCollection`, written
-/// when the state completes, changes it).
+/// `onErrors` target receives): between states, the workflow data; in a
+/// state, what its state type says (actors/src/states/): in an operation,
+/// event or callback state, the running action list's data (the results
+/// merged so far); in a parallel state, the state data with the branches
+/// completed so far merged in definition order; in a foreach, the state
+/// data (iterations work on copies; only `outputCollection`, written when
+/// the state completes, changes it); otherwise the state data.
 jq::value current_data(const dsl::plan& p, const instance& i);
 
 class machine {
@@ -174,6 +216,12 @@ public:
   std::uint64_t transitions() const { return transitions_; }
 
 private:
+  // What each state type does (actors/src/states/<type>.cpp): it works on
+  // the internals below, through the moves the generic part offers
+  // (start_list, complete_state, state_failed, wait_for_events, ...).
+  template <dsl::state_type T>
+  friend struct state_rules;
+
   expected<void> fits() const;
 
   /// result: an action's result; done: an action completed without one (an
@@ -193,10 +241,9 @@ private:
   void drain();
   void apply(step& s);
 
-  // states
+  // states: what is every state's (what is a state type's is its hooks')
   void enter(std::uint32_t state, jq::value input);
   void begin_state();
-  void run_state();
   void complete_state(std::optional<flow_ref> chosen = std::nullopt);
   void after_state(std::optional<flow_ref> ref, jq::value data);
   void follow(const flow_ref& ref, bool compensated);
@@ -210,9 +257,13 @@ private:
   const dsl::workflow_exec_timeout* workflow_timeout() const;
 
   // action lists and actions
-  void start_list(std::uint32_t slot, jq::value data);
-  /// List `li`'s data: a foreach iteration's is the state data with what
-  /// the iteration changed on top (action_list_run::data holds only that).
+  /// Starts list `slot` of the active state on `data`; `timeout`: the
+  /// list's own timer (what it means is the state type's).
+  void start_list(std::uint32_t slot, jq::value data,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  /// List `li`'s data as its actions see it, and its data after an action
+  /// (the state type may keep only part of it: a foreach iteration keeps
+  /// what differs from the state data).
   jq::value list_data(std::size_t li) const;
   void set_list_data(std::size_t li, jq::value data);
   /// Removes list `li` and returns it (the last list takes its place).
@@ -225,12 +276,23 @@ private:
   void action_result(std::size_t li, std::size_t ai, jq::value result);
   void complete_action(std::size_t li, std::size_t ai, std::optional<jq::value> result);
   void list_done(std::size_t li);
-  void cancel_list(const action_list_run& l);
-  void start_iterations();
+  /// Cancels what the active state's lists have in flight; drops the lists.
+  void cancel_lists();
 
   // events
   bool offer(const consumed_event& c);
   void offer_kept();
+  /// The active state waits for events in `phase` (its eventTimeout
+  /// armed); the kept events are offered.
+  void wait_for_events(state_phase phase);
+  /// Event `e` as consumed by definition `event_def`: its correlation
+  /// recorded, its payload.
+  expected<jq::value> consume(std::size_t event_def, const transport::cloud_event& e);
+  /// Consumes `e` and merges its payload into the state data through
+  /// `filter`; false: the state failed.
+  bool merge_event(const std::optional<dsl::event_data_filter>& filter,
+                   const std::string& filter_path, std::size_t event_def,
+                   const consumed_event& e);
   bool matches(std::size_t event_def, const consumed_event& c) const;
   std::string_view channel_of(std::size_t event_def) const;
   void record_correlation(std::size_t event_def, const transport::cloud_event& e);
@@ -250,6 +312,8 @@ private:
   std::uint64_t arm_in(std::chrono::milliseconds d, epoch_ms& deadline);
   void note(std::string_view kind, std::string detail);
   const dsl::state& state_def() const;
+  /// The actions of list `l` of the active state.
+  std::span<const dsl::action> actions(const action_list_run& l) const;
   const dsl::action& action_def(const action_list_run& l, const action_run& a) const;
   std::string action_path(const action_list_run& l, const action_run& a) const;
   const dsl::flow* resolve(const flow_ref& ref) const;
