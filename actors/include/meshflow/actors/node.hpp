@@ -37,6 +37,7 @@
 #include "meshflow/actors/machine.hpp"
 #include "meshflow/actors/protocol.hpp"
 #include "meshflow/json_limits.hpp"
+#include "meshflow/transport/kafka_topics.hpp"
 
 namespace meshflow::actors {
 
@@ -65,12 +66,33 @@ struct node_options {
   /// Bounds on every JSON document that enters the node: inputs, events,
   /// REST response bodies.
   json_limits json;
-  /// Partitions of the instances (and of the commands topic).
-  std::uint32_t partitions = 16;
+  /// The Kafka cluster the node works on (DESIGN.md, "Kafka topics"): the
+  /// `bootstrap.servers` of its brokers, or "" for the embedded default, a
+  /// mock cluster in this process (bus.hpp; nothing is durable).
+  std::string brokers;
+  /// The cluster's name (its topics are `<cluster>.<role>`, its consumer
+  /// groups `<cluster>.<role>`), the partition count P the node creates the
+  /// topics with, and their other settings.
+  transport::engine_topic_settings topics;
+  /// This node's name, the `client.id` of its Kafka clients; "" makes one
+  /// from the host name and process id.
+  std::string name;
 };
 
-/// Spawns a node: its admin actor, which owns the others (they stop with
-/// it).
-caf::actor spawn_admin(caf::actor_system& sys, node_options options);
+/// A node that runs: its admin actor, which owns the others (they stop
+/// with it), and where its records live.
+struct running_node {
+  caf::actor admin;
+  /// The brokers' `bootstrap.servers` (for the embedded default, the mock
+  /// cluster's, so that services can connect to it).
+  std::string bootstrap_servers;
+  /// The embedded default: nothing the node holds survives it.
+  bool embedded = false;
+};
+
+/// Starts a node: connects to its Kafka cluster (or starts the embedded
+/// one), makes sure the cluster's topics exist, loads what they hold and
+/// spawns the admin. The error says what the brokers refused.
+expected<running_node> start_node(caf::actor_system& sys, node_options options);
 
 } // namespace meshflow::actors
