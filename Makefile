@@ -4,6 +4,7 @@
 #   make test    bootstrap, Debug + ASan/UBSan build with clang in build/test,
 #                every test with ctest (a real Kafka broker included)
 #   make demo    the demo on the embedded default; nothing else needed
+#                (BROKERS=HOST:PORT: the store-order part on a real broker)
 #   make bench   release build, benchmarks, figures on stdout
 
 JOBS    ?= 2
@@ -30,7 +31,7 @@ test: bootstrap
 	@cd $(TEST) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	@scripts/demo $(RELEASE)/cli/meshflow
+	@BROKERS=$(BROKERS) scripts/demo $(RELEASE)/cli/meshflow
 
 bench: build
 	@scripts/bench $(RELEASE)

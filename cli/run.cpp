@@ -76,7 +76,16 @@ int run(const run_args& a) {
   if (auto set = a.engine.apply(options); !set)
     return usage(set.error().message);
   options.event_listener = sys.spawn(event_printer, a.quiet);
-  auto admin = actors::spawn_admin(sys, options);
+  // A run is a node of its own on the embedded default, quiet about it.
+  options.topics.partitions = 1;
+  auto running = actors::start_node(sys, options);
+  if (!running) {
+    caf::anon_send_exit(options.event_listener, caf::exit_reason::user_shutdown);
+    std::cerr << "meshflow run: " << running.error().message << '\n';
+    return exit_failed;
+  }
+  auto admin = running->admin;
+  keep_until_exit(running->cluster);
   admin_session node{sys, admin};
   auto stop = [&](int code) {
     caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);

@@ -47,6 +47,12 @@ expected<void> engine_settings::apply(actors::node_options& options) const {
   return {};
 }
 
+void keep_until_exit(std::shared_ptr<const void> resource) {
+  // Deliberately never freed (see the header).
+  static auto* kept = new std::vector<std::shared_ptr<const void>>;
+  kept->push_back(std::move(resource));
+}
+
 void configure_actor_system(caf::actor_system_config& cfg) {
   cfg.set("logger.console", caf::atom("none"));
   cfg.set("scheduler.max-throughput", 64);

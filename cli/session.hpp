@@ -39,6 +39,11 @@ struct engine_settings {
   json_limits json() const { return {json_max_bytes, json_max_depth}; }
 };
 
+/// Keeps `resource` until the process ends, without ever destroying it:
+/// for the embedded cluster, whose teardown would only delay the exit.
+/// `main` ends the process with `std::_Exit` after flushing its output.
+void keep_until_exit(std::shared_ptr<const void> resource);
+
 /// CAF's settings for a process that runs instances or talks to a node: no
 /// CAF log; an actor hands its worker thread on after a batch of messages,
 /// so that an instance that is always busy cannot starve the others; the

@@ -1,5 +1,7 @@
 #include "meshflow/actors/command.hpp"
 
+#include "meshflow/transport/kafka_topics.hpp"
+
 #include <random>
 
 #include <fmt/format.h>
@@ -35,12 +37,10 @@ std::string new_instance_id() {
 }
 
 std::uint32_t partition_of(std::string_view instance_id, std::uint32_t partitions) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : instance_id) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return partitions == 0 ? 0 : static_cast<std::uint32_t>(h % partitions);
+  if (partitions == 0)
+    return 0;
+  return static_cast<std::uint32_t>(
+    transport::partition_for_key(instance_id, static_cast<std::int32_t>(partitions)));
 }
 
 std::string encode(const consumed_event& e) {

@@ -1,5 +1,6 @@
 #include "meshflow/actors/engine.hpp"
 
+#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/router.hpp"
 #include "meshflow/transport/json_format.hpp"
 
@@ -9,38 +10,38 @@ namespace {
 
 struct engine_state {
   caf::actor event_listener;
-  caf::actor router;
+  caf::actor bus;
   std::vector<caf::actor> partitions;
-  /// Per partition: commands waiting for its next batch, whether it has
-  /// output waiting, whether a batch is under way.
+  /// Per partition: commands read and waiting for its next batch, the
+  /// offset they were read up to, whether it has output waiting, and the
+  /// offset of the batch under way (-1: none).
   std::vector<std::vector<command>> queued;
+  std::vector<std::int64_t> read_up_to;
   std::vector<bool> dirty;
-  std::vector<bool> busy;
+  std::vector<std::int64_t> in_batch;
   static inline const char* name = "meshflow.engine";
 };
 
 using self_ptr = caf::stateful_actor<engine_state>*;
 
-void pump(self_ptr self);
+constexpr std::int64_t no_batch = -1;
 
-void enqueue(self_ptr self, std::vector<command>& commands) {
-  auto& st = self->state;
-  auto n = static_cast<std::uint32_t>(st.partitions.size());
-  for (auto& c : commands)
-    st.queued[partition_of(c.instance_id, n)].push_back(std::move(c));
-}
+void pump(self_ptr self);
 
 void take(self_ptr self, std::size_t p, partition_output& out) {
   auto& st = self->state;
-  st.busy[p] = false;
-  enqueue(self, out.commands);
-  for (auto& e : out.events) {
-    if (st.event_listener)
+  auto offset = std::exchange(st.in_batch[p], no_batch);
+  if (st.event_listener)
+    for (const auto& e : out.events)
       if (auto text = transport::json_format::serialize(e.event))
         self->send(st.event_listener, produced_atom::value, e.instance_id, *text);
-    if (st.router)
-      self->send(st.router, route_atom::value, consumed_event{std::move(e.event), {}});
-  }
+  bus_writes w;
+  w.commands = std::move(out.commands);
+  w.events = std::move(out.events);
+  w.snapshots = std::move(out.snapshots);
+  if (offset > 0)
+    w.applied.emplace_back(static_cast<std::int32_t>(p), offset);
+  self->send(st.bus, write_atom::value, std::move(w));
   pump(self);
 }
 
@@ -48,15 +49,15 @@ void take(self_ptr self, std::size_t p, partition_output& out) {
 void pump(self_ptr self) {
   auto& st = self->state;
   for (std::size_t p = 0; p < st.partitions.size(); ++p) {
-    if (st.busy[p] || (st.queued[p].empty() && !st.dirty[p]))
+    if (st.in_batch[p] != no_batch || (st.queued[p].empty() && !st.dirty[p]))
       continue;
-    st.busy[p] = true;
+    st.in_batch[p] = st.read_up_to[p];
     st.dirty[p] = false;
     auto batch = std::exchange(st.queued[p], {});
     self->request(st.partitions[p], caf::infinite, apply_atom::value, std::move(batch))
       .then([self, p](partition_output& out) { take(self, p, out); },
             [self, p](caf::error&) {
-              self->state.busy[p] = false;
+              self->state.in_batch[p] = no_batch;
               pump(self);
             });
   }
@@ -65,17 +66,41 @@ void pump(self_ptr self) {
 caf::behavior engine(self_ptr self, caf::actor event_listener) {
   self->state.event_listener = std::move(event_listener);
   return {
-    [self](attach_atom, std::vector<caf::actor>& partitions, caf::actor& router) {
+    [self](attach_atom, std::vector<caf::actor>& partitions, caf::actor& bus) {
       auto& st = self->state;
       st.partitions = std::move(partitions);
-      st.router = std::move(router);
-      st.queued.assign(st.partitions.size(), {});
-      st.dirty.assign(st.partitions.size(), false);
-      st.busy.assign(st.partitions.size(), false);
+      st.bus = std::move(bus);
+      auto n = st.partitions.size();
+      st.queued.assign(n, {});
+      st.read_up_to.assign(n, 0);
+      st.dirty.assign(n, false);
+      st.in_batch.assign(n, no_batch);
     },
+    // Commands to write: they come back from the bus once on Kafka.
     [self](dispatch_atom, std::vector<command>& commands) {
-      enqueue(self, commands);
+      bus_writes w;
+      w.commands = std::move(commands);
+      self->send(self->state.bus, write_atom::value, std::move(w));
+    },
+    [self](consumed_atom, std::int32_t p, std::vector<command>& commands, std::int64_t next) {
+      auto& st = self->state;
+      auto i = static_cast<std::size_t>(p);
+      if (i >= st.partitions.size())
+        return;
+      auto& q = st.queued[i];
+      q.insert(q.end(), std::make_move_iterator(commands.begin()),
+               std::make_move_iterator(commands.end()));
+      st.read_up_to[i] = next;
+      st.dirty[i] = true;  // an empty batch still commits its offset
       pump(self);
+    },
+    // A command the bus could not write: its request learns why.
+    [self](unwritten_atom, const std::string& id, const std::string& request,
+           const std::string& why) {
+      auto& parts = self->state.partitions;
+      if (!parts.empty())
+        self->send(parts[partition_of(id, static_cast<std::uint32_t>(parts.size()))],
+                   unwritten_atom::value, request, why);
     },
     [self](dirty_atom, std::uint32_t p) {
       if (p < self->state.dirty.size())

@@ -61,7 +61,8 @@ public:
   void produce(std::uint32_t event_def, transport::cloud_event event) override {
     const auto& v = self_->state.value;
     self_->send(self_->state.partition, produced_atom::value,
-                produced_event{v.id, event_def, v.workflow_id, v.version, std::move(event)});
+                produced_event{v.id, std::string{self_->state.job->channel_of(event_def)},
+                               std::move(event)});
   }
 
   expected<std::string> start_child(child_start request) override {

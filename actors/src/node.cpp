@@ -1,16 +1,22 @@
 #include "meshflow/actors/node.hpp"
 
+#include <cstdio>
 #include <map>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/engine.hpp"
 #include "meshflow/actors/partition.hpp"
 #include "meshflow/actors/router.hpp"
 #include "meshflow/log.hpp"
+#include "meshflow/transport/embedded_cluster.hpp"
+#include "meshflow/transport/kafka_admin.hpp"
 
 namespace meshflow::actors {
 
@@ -18,8 +24,22 @@ namespace {
 
 using json = nlohmann::json;
 
+/// Where a node's records live, as `start_node` found them.
+struct node_link {
+  transport::kafka_config kafka;
+  transport::engine_topics topics;
+  /// The embedded cluster, when there is one: kept alive by every actor
+  /// that has Kafka clients.
+  std::shared_ptr<const void> cluster;
+  /// The definitions `<cluster>.definitions` holds: (path, text), in the
+  /// order deployed.
+  std::vector<std::pair<std::string, std::string>> definitions;
+};
+
 struct admin_state {
   node_options options;
+  node_link link;
+  caf::actor bus;
   deploy_settings deploy;
   deployments deployed = std::make_shared<deployment_set>();
   caf::actor engine;
@@ -84,8 +104,10 @@ void arm_schedule(self_ptr self, const std::string& workflow) {
 }
 
 /// Installs a prepared deployment and hands the node's new versions to the
-/// actors that run instances. The answer to the deploy.
-std::string deployed(self_ptr self, prepared_deployment& p) {
+/// actors that run instances; a new deploy (not one the node reloads)
+/// goes to `<cluster>.definitions`. The answer to the deploy.
+std::string deployed(self_ptr self, prepared_deployment& p, const std::string& path,
+                     const std::string& text, bool reloaded) {
   if (p.failure)
     return failure(p.failure->code, p.failure->message);
   auto& st = self->state;
@@ -104,6 +126,12 @@ std::string deployed(self_ptr self, prepared_deployment& p) {
   if (dep->schedule) {
     st.schedules[w.identity()] = {version, *dep->schedule, 0, ++st.generations};
     arm_schedule(self, w.identity());
+  }
+  if (!reloaded) {
+    bus_writes record;
+    record.definitions.emplace_back(fmt::format("{}@{}", w.identity(), version),
+                                    json{{"path", path}, {"text", text}}.dump());
+    self->send(st.bus, write_atom::value, std::move(record));
   }
   return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
 }
@@ -151,17 +179,29 @@ caf::result<std::string> ask_owner(self_ptr self, const std::string& id, Command
   return caf::delegated<std::string>{};
 }
 
-caf::behavior admin(self_ptr self, node_options options) {
+caf::behavior admin(self_ptr self, node_options options, node_link link, caf::actor bus,
+                    caf::actor engine, caf::actor router) {
   auto& st = self->state;
   st.options = std::move(options);
+  st.link = std::move(link);
   st.deploy = deploy_settings_of(st.options);
-  st.engine = spawn_engine(self->system(), st.options.event_listener);
-  st.router = spawn_router(self->system(), {st.deployed, st.engine, st.options.json});
-  for (std::uint32_t p = 0; p < std::max<std::uint32_t>(1, st.options.partitions); ++p)
+  st.bus = std::move(bus);
+  st.engine = std::move(engine);
+  st.router = std::move(router);
+  auto p = static_cast<std::uint32_t>(st.link.topics.commands.partitions);
+  for (std::uint32_t i = 0; i < p; ++i)
     st.partitions.push_back(
-      spawn_partition(self->system(), {p, st.deployed, st.options.limits, st.engine, st.router}));
-  self->send(st.engine, attach_atom::value, st.partitions, st.router);
-  self->send(st.router, attach_atom::value, st.partitions);
+      spawn_partition(self->system(), {i, st.deployed, st.options.limits, st.engine, st.router}));
+  self->send(st.engine, attach_atom::value, st.partitions, st.bus);
+  self->send(st.router, attach_atom::value, st.partitions, st.bus);
+  // The definitions deployed before, in their order, before any request.
+  for (auto& [path, text] : std::exchange(st.link.definitions, {})) {
+    auto prepared = prepare_deployment(st.deploy, path, text);
+    auto answer = json::parse(deployed(self, *prepared, path, text, true), nullptr, false);
+    if (answer.contains("error"))
+      MESHFLOW_LOG(warn, "node", "the definition {} deployed before cannot be deployed again: {}",
+                   path, answer["error"].value("message", ""));
+  }
   // Told to stop: the node's actors and the function bindings stop with the
   // admin.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -170,6 +210,7 @@ caf::behavior admin(self_ptr self, node_options options) {
       self->send_exit(p, msg.reason);
     self->send_exit(st.router, msg.reason);
     self->send_exit(st.engine, msg.reason);
+    self->send_exit(st.bus, msg.reason);
     for (const auto& dep : st.deployed->all())
       for (const auto& b : dep->bindings)
         self->send_exit(b, msg.reason);
@@ -178,13 +219,14 @@ caf::behavior admin(self_ptr self, node_options options) {
   return {
     // Each deploy is prepared by a deployer of its own; the admin serves on
     // meanwhile, and installs each when it is ready.
-    [self](deploy_atom, std::string& path, std::string& text) -> caf::result<std::string> {
+    [self](deploy_atom, const std::string& path,
+           const std::string& text) -> caf::result<std::string> {
       auto answer = self->make_response_promise<std::string>();
       auto worker = self->spawn<caf::detached>(deployer, self->state.deploy);
-      self->request(worker, caf::infinite, deploy_atom::value, std::move(path), std::move(text))
+      self->request(worker, caf::infinite, deploy_atom::value, path, text)
         .then(
-          [self, answer](std::shared_ptr<prepared_deployment>& p) mutable {
-            answer.deliver(deployed(self, *p));
+          [self, answer, path, text](std::shared_ptr<prepared_deployment>& p) mutable {
+            answer.deliver(deployed(self, *p, path, text, false));
           },
           [self, answer](caf::error& e) mutable {
             answer.deliver(failure("definition", fmt::format("the deploy failed: {}",
@@ -274,14 +316,97 @@ caf::behavior admin(self_ptr self, node_options options) {
   };
 }
 
+/// This host's name and the process id: a node's default name.
+std::string default_node_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0)
+    std::snprintf(host, sizeof host, "node");
+  return fmt::format("{}-{}", host, getpid());
+}
+
+/// The records of `<cluster>.definitions`: the last one of each key, in
+/// the order their keys were first deployed.
+expected<std::vector<std::pair<std::string, std::string>>>
+read_definitions(const node_link& link) {
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<std::string, std::string>> latest;
+  auto read = transport::read_to_end(
+    link.kafka, link.topics.definitions.name, 0,
+    [&](const transport::kafka_record& r) {
+      auto key = r.message.key.value_or("");
+      auto j = json::parse(r.message.value.value_or(""), nullptr, false);
+      if (!j.is_object() || !j["path"].is_string() || !j["text"].is_string()) {
+        MESHFLOW_LOG(warn, "node", "{}@{} is not a definition record; skipped",
+                     link.topics.definitions.name, r.offset);
+        return;
+      }
+      if (!latest.contains(key))
+        order.push_back(key);
+      latest[key] = {j["path"].get<std::string>(), j["text"].get<std::string>()};
+    },
+    std::chrono::seconds{30});
+  if (!read)
+    return tl::unexpected(read.error());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& key : order)
+    out.push_back(std::move(latest[key]));
+  return out;
+}
+
 } // namespace
 
-caf::actor spawn_admin(caf::actor_system& sys, node_options options) {
+expected<running_node> start_node(caf::actor_system& sys, node_options options) {
   // Made here, not in the admin's first message: the node's threads all
-  // run once spawn_admin returns.
+  // run once start_node returns.
   if (!options.http)
     options.http = std::make_shared<transport::http_client>();
-  return sys.spawn(admin, std::move(options));
+  if (options.name.empty())
+    options.name = default_node_name();
+  node_link link;
+  running_node node;
+  if (options.brokers.empty()) {
+    auto cluster = transport::embedded_cluster::start();
+    if (!cluster)
+      return tl::unexpected(cluster.error());
+    node.embedded = true;
+    node.bootstrap_servers = cluster->bootstrap_servers();
+    link.cluster = std::make_shared<transport::embedded_cluster>(std::move(*cluster));
+  } else {
+    node.bootstrap_servers = options.brokers;
+  }
+  link.kafka = {{"bootstrap.servers", node.bootstrap_servers}, {"client.id", options.name}};
+  auto topics = transport::engine_topics::of(options.topics);
+  if (!topics)
+    return tl::unexpected(topics.error());
+  link.topics = std::move(*topics);
+  {
+    auto admin = transport::kafka_admin::create(link.kafka);
+    if (!admin)
+      return tl::unexpected(admin.error());
+    if (auto made = admin->ensure_topics(link.topics.all(), std::chrono::seconds{30}); !made)
+      return fail(made.error().code,
+                  fmt::format("the cluster's topics on {}: {}", node.bootstrap_servers,
+                              made.error().message));
+  }
+  // A new embedded cluster holds nothing yet.
+  if (!node.embedded) {
+    auto definitions = read_definitions(link);
+    if (!definitions)
+      return tl::unexpected(definitions.error());
+    link.definitions = std::move(*definitions);
+  }
+  auto engine = spawn_engine(sys, options.event_listener);
+  auto router = spawn_router(sys, {std::make_shared<deployment_set>(), engine, options.json});
+  auto bus = spawn_bus(sys, {link.kafka, link.topics, engine, router, options.json, link.cluster});
+  if (!bus) {
+    caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    return tl::unexpected(bus.error());
+  }
+  node.cluster = link.cluster;
+  node.admin = sys.spawn(admin, std::move(options), std::move(link), std::move(*bus),
+                         std::move(engine), std::move(router));
+  return node;
 }
 
 } // namespace meshflow::actors

@@ -364,6 +364,13 @@ caf::behavior partition(self_ptr self, partition_options options) {
       return promise;
     },
     [self](deployed_atom, deployments& d) { self->state.o.deployed = std::move(d); },
+    [self](unwritten_atom, const std::string& request, const std::string& why) {
+      auto& awaiting = self->state.awaiting;
+      if (auto it = awaiting.find(request); it != awaiting.end()) {
+        it->second.deliver(why);
+        awaiting.erase(it);
+      }
+    },
     // From the instance actors.
     [self](update_atom, instance_report& r) {
       take_report(self, r);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -9,6 +10,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/correlation.hpp"
 #include "meshflow/actors/engine.hpp"
@@ -76,6 +78,8 @@ struct tracked_version {
 struct router_state {
   router_options o;
   std::vector<caf::actor> partitions;
+  /// Told which business topics to read.
+  caf::actor bus;
   /// By `workflow@version`.
   std::map<std::string, tracked_version> tracked;
   /// Live instances started by events, by start key, and the other way.
@@ -241,11 +245,29 @@ int route(self_ptr self, const consumed_event& c, std::string target) {
   return delivered;
 }
 
+/// Tells the bus the channels the deployed versions consume from.
+void listen(self_ptr self) {
+  auto& st = self->state;
+  if (!st.bus)
+    return;
+  std::set<std::string> topics;
+  for (const auto& dep : st.o.deployed->all()) {
+    const auto& events = dep->plan->definition->events;
+    for (std::size_t d = 0; d < events.size(); ++d)
+      if (events[d].kind == dsl::event_kind::consumed)
+        if (auto channel = dep->channel_of(d); !channel.empty())
+          topics.emplace(channel);
+  }
+  self->send(st.bus, listen_atom::value, std::vector<std::string>(topics.begin(), topics.end()));
+}
+
 caf::behavior router(self_ptr self, router_options options) {
   self->state.o = std::move(options);
   return {
-    [self](attach_atom, std::vector<caf::actor>& partitions) {
+    [self](attach_atom, std::vector<caf::actor>& partitions, caf::actor& bus) {
       self->state.partitions = std::move(partitions);
+      self->state.bus = std::move(bus);
+      listen(self);
     },
     [self](event_atom, const std::string& text,
            const std::string& id) -> caf::result<std::string> {
@@ -293,7 +315,10 @@ caf::behavior router(self_ptr self, router_options options) {
         st.start_key_of.erase(k);
       }
     },
-    [self](deployed_atom, deployments& d) { self->state.o.deployed = std::move(d); },
+    [self](deployed_atom, deployments& d) {
+      self->state.o.deployed = std::move(d);
+      listen(self);
+    },
     [self](gather_atom, const std::string& key, std::uint64_t generation) {
       auto& st = self->state;
       auto it = st.gatherings.find(key);

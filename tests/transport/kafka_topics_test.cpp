@@ -31,10 +31,14 @@ TEST(transport_kafka_topics, defaults_follow_the_design_table) {
   EXPECT_EQ(topics->dlq, (kafka_topic_spec{"meshflow.dlq", 1, 1,
                                            {{"cleanup.policy", "delete"},
                                             {"retention.ms", month}}}));
+  EXPECT_EQ(topics->events,
+            (kafka_topic_spec{"meshflow.events", 24, 1,
+                              {{"cleanup.policy", "delete"}, {"retention.ms", week}}}));
   auto all = topics->all();
-  ASSERT_EQ(all.size(), 6u);
+  ASSERT_EQ(all.size(), 7u);
   EXPECT_EQ(all[0].name, "meshflow.definitions");
-  EXPECT_EQ(all[5].name, "meshflow.dlq");
+  EXPECT_EQ(all[5].name, "meshflow.events");
+  EXPECT_EQ(all[6].name, "meshflow.dlq");
 }
 
 TEST(transport_kafka_topics, settings_shape_every_topic) {

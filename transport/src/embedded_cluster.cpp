@@ -1,7 +1,15 @@
 #include "meshflow/transport/embedded_cluster.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -70,6 +78,28 @@ expected<bool> create_embedded_topic(const std::string& bootstrap_servers,
 
 } // namespace detail
 
+namespace {
+
+/// A socket connecting to the first broker of `bootstrap` (`host:port,...`,
+/// loopback), or -1.
+int wake_listener(const std::string& bootstrap) {
+  auto first = bootstrap.substr(0, bootstrap.find(','));
+  auto colon = first.rfind(':');
+  if (colon == std::string::npos)
+    return -1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(std::atoi(first.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, first.substr(0, colon).c_str(), &to.sin_addr) != 1)
+    return -1;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd >= 0)
+    (void)::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  return fd;
+}
+
+} // namespace
+
 struct embedded_cluster::impl {
   rd_kafka_t* host = nullptr; // the handle the mock needs for its bookkeeping
   rd_kafka_mock_cluster_t* cluster = nullptr;
@@ -83,7 +113,22 @@ struct embedded_cluster::impl {
         std::lock_guard lock(r.mutex);
         r.clusters.erase(bootstrap);
       }
+      // librdkafka 2.0's mock thread may serve the request to terminate
+      // only when its poll returns, up to a second later (its timer
+      // interval) if nothing else happens: connections to a broker's
+      // listener, every few milliseconds until it has stopped, wake it.
+      std::atomic<bool> stopped = false;
+      std::thread waker([&] {
+        while (!stopped) {
+          int fd = wake_listener(bootstrap);
+          std::this_thread::sleep_for(std::chrono::milliseconds{5});
+          if (fd >= 0)
+            ::close(fd);
+        }
+      });
       rd_kafka_mock_cluster_destroy(cluster);
+      stopped = true;
+      waker.join();
     }
     if (host)
       rd_kafka_destroy(host);

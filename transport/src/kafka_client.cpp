@@ -224,6 +224,11 @@ expected<void> kafka_producer::flush(milliseconds timeout) {
   return {};
 }
 
+expected<void> kafka_producer::learn_topics(const std::vector<std::string>& topics,
+                                            milliseconds timeout) {
+  return learn_topic_metadata(self_->c_handle(), topics, timeout);
+}
+
 void kafka_producer::poll(milliseconds timeout) {
   self_->producer->poll(to_ms(timeout));
 }
@@ -530,6 +535,25 @@ expected<void> kafka_consumer::assign(const std::vector<kafka_topic_partition>& 
   if (auto code = self_->consumer->assign(list.items); code != RdKafka::ERR_NO_ERROR)
     return kafka_failure("assign", code);
   return {};
+}
+
+expected<void> kafka_consumer::add_to_assignment(
+  const std::vector<kafka_topic_partition>& partitions) {
+  if (partitions.empty())
+    return {};
+  partition_list list(partitions);
+  auto* e = self_->consumer->incremental_assign(list.items);
+  if (e) {
+    auto message = fmt::format("add to the assignment: {}", e->str());
+    delete e;
+    return kafka_failure(std::move(message));
+  }
+  return {};
+}
+
+expected<void> kafka_consumer::learn_topics(const std::vector<std::string>& topics,
+                                            milliseconds timeout) {
+  return learn_topic_metadata(self_->consumer->c_ptr(), topics, timeout);
 }
 
 expected<std::vector<kafka_topic_partition>> kafka_consumer::assignment() const {

@@ -180,6 +180,32 @@ inline tl::unexpected<error> transaction_failure(rd_kafka_t* rk, std::string_vie
   return kafka_failure(std::move(what));
 }
 
+/// Asks the brokers of `rk` for the metadata of `topics`, which librdkafka
+/// keeps: its partitions are then fetched and written at once (see
+/// `kafka_producer::learn_topics`).
+inline expected<void> learn_topic_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics,
+                                           std::chrono::milliseconds timeout) {
+  for (const auto& name : topics) {
+    auto* topic = rd_kafka_topic_new(rk, name.c_str(), nullptr);
+    if (!topic)
+      return kafka_failure(fmt::format("topic \"{}\": {}", name,
+                                       rd_kafka_err2str(rd_kafka_last_error())));
+    const struct rd_kafka_metadata* md = nullptr;
+    auto code = rd_kafka_metadata(rk, 0, topic, &md, to_ms(timeout));
+    rd_kafka_topic_destroy(topic);
+    if (md)
+      rd_kafka_metadata_destroy(md);
+    if (code == RD_KAFKA_RESP_ERR__TIMED_OUT)
+      return fail(errc::timeout, fmt::format("metadata of topic \"{}\": no answer within {} ms",
+                                             name, timeout.count()));
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return kafka_failure(fmt::format("metadata of topic \"{}\": {}", name,
+                                       rd_kafka_err2str(code)));
+  }
+  return {};
+}
+
+
 /// A record of the C++ API as a value.
 inline kafka_record record_of(RdKafka::Message& message) {
   kafka_record record;

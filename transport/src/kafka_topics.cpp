@@ -73,13 +73,16 @@ expected<engine_topics> engine_topics::of(const engine_topic_settings& settings)
     .history = spec("history", p,
                     {{"cleanup.policy", "delete"},
                      {"retention.ms", ms(settings.history_retention)}}),
+    .events = spec("events", p,
+                   {{"cleanup.policy", "delete"},
+                    {"retention.ms", ms(settings.history_retention)}}),
     .dlq = spec("dlq", settings.dlq_partitions,
                 {{"cleanup.policy", "delete"}, {"retention.ms", ms(settings.dlq_retention)}}),
   };
 }
 
 std::vector<kafka_topic_spec> engine_topics::all() const {
-  return {definitions, catalog, commands, instances, history, dlq};
+  return {definitions, catalog, commands, instances, history, events, dlq};
 }
 
 std::int32_t partition_for_key(std::string_view key, std::int32_t partitions) {

@@ -31,6 +31,10 @@
 #include <caf/all.hpp>
 
 #include "meshflow/actors/command.hpp"
+#include "meshflow/actors/partition.hpp"
+#include "meshflow/json_limits.hpp"
+#include "meshflow/transport/kafka_client.hpp"
+#include "meshflow/transport/kafka_topics.hpp"
 
 namespace meshflow::actors {
 
@@ -53,4 +57,45 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 /// replacing the previous list).
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
+/// The header of every record of `<cluster>.commands` that says what kind
+/// of command it holds (`start`, `event`, `pause`, ...; command.hpp's
+/// `kind_of`), for people and tools that read the topic.
+inline constexpr std::string_view command_kind_header = "meshflow-command";
+
+/// What the bus writes in one round.
+struct bus_writes {
+  /// To their instances' partitions of `<cluster>.commands`.
+  std::vector<command> commands;
+  /// To their channels, or `<cluster>.events`.
+  std::vector<produced_event> events;
+  /// Instance id -> snapshot, to `<cluster>.instances`.
+  std::vector<std::pair<std::string, std::string>> snapshots;
+  /// Key (`id@version`) -> record value, to `<cluster>.definitions`.
+  std::vector<std::pair<std::string, std::string>> definitions;
+  /// The commands of these partitions are applied up to (not including)
+  /// these offsets: committed once everything above is written.
+  std::vector<std::pair<std::int32_t, std::int64_t>> applied;
+};
+
+/// Where the bus connects and whom it feeds.
+struct bus_options {
+  /// librdkafka settings every client of the node shares (at least
+  /// `bootstrap.servers`, and `client.id`).
+  transport::kafka_config kafka;
+  transport::engine_topics topics;
+  /// Told `(consumed_atom, ...)` and `(route_atom, consumed_event)`.
+  caf::actor engine;
+  caf::actor router;
+  /// Bounds on every event read from a business topic.
+  json_limits json;
+  /// Keeps the embedded cluster (if any) alive as long as the bus's clients.
+  std::shared_ptr<const void> cluster;
+};
+
+/// Spawns the bus on a thread of its own; it connects at once and fails
+/// when a client cannot be made.
+expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options);
+
 } // namespace meshflow::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::bus_writes)

@@ -82,9 +82,11 @@ struct command {
 /// A fresh instance id: a random (version 4) UUID.
 std::string new_instance_id();
 
-/// The partition of `instance_id` among `partitions`: FNV-1a of the id,
-/// modulo the count. The same for the commands and the instances topics,
-/// so that any node knows an instance's owner from its id alone.
+/// The partition of `instance_id` among `partitions`: where Kafka's
+/// default partitioner puts a record keyed by the id
+/// (`transport::partition_for_key`, murmur2). The same for the commands
+/// and the instances topics, so that any node knows an instance's owner
+/// from its id alone.
 std::uint32_t partition_of(std::string_view instance_id, std::uint32_t partitions);
 
 /// The command as `meshflow.command.Command` bytes.

@@ -1,17 +1,22 @@
 #pragma once
 
-// The engine: the node's loop between the commands and the partitions that
-// own their instances (partition.hpp).
+// The engine: the node's loop between the commands on Kafka and the
+// partitions that own their instances (partition.hpp).
 //
-//  1. Commands come from the admin (starts, pause, ...), the router (events)
-//     and the partitions themselves (timers, subflows, continueAs):
-//     `(dispatch_atom, commands)`. Each belongs to the partition of its
-//     instance id (`partition_of`).
-//  2. The engine sends each partition its commands as one batch
-//     (`apply_atom`), one batch per partition at a time, and collects the
-//     partition's output when the batch is applied: commands, which go
-//     round again, and produced events, which go to the node's listener and
-//     to the router (so that instances consuming them receive them).
+//  1. Commands to write come from the admin (starts, pause, ...), the
+//     router (events) and the partitions themselves (timers, subflows,
+//     continueAs): `(dispatch_atom, commands)`. The engine hands them to the
+//     bus (bus.hpp), which writes each to its instance's partition of
+//     `<cluster>.commands` (`partition_of`): nothing reaches an instance but
+//     through Kafka.
+//  2. The bus reads them back: `(consumed_atom, partition, commands,
+//     next_offset)`. The engine sends each partition its commands as one
+//     batch (`apply_atom`), one batch per partition at a time, and collects
+//     the partition's output when the batch is applied: commands, produced
+//     events and the snapshots that changed, which it gives the bus to
+//     write, with the offset the partition's commands are applied up to
+//     (committed once the outputs are written). Produced events also go to
+//     the node's listener.
 //  3. A partition with output between batches says so (`dirty_atom`); the
 //     engine collects it with an empty batch.
 
@@ -27,9 +32,11 @@ namespace meshflow::actors {
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 
 /// Spawns the engine. It starts working once attached:
-///   (attach_atom, std::vector<caf::actor> partitions, router)
+///   (attach_atom, std::vector<caf::actor> partitions, bus)
 ///   (dispatch_atom, std::vector<command>)
+///   (consumed_atom, partition, std::vector<command>, next_offset)
 ///   (dirty_atom, partition index)
+///   (unwritten_atom, instance_id, request_id, error_json)   from the bus
 /// `event_listener`, if any, is told `(produced_atom, instance_id,
 /// cloudevent_json)` of every event an instance produces.
 caf::actor spawn_engine(caf::actor_system& sys, caf::actor event_listener);

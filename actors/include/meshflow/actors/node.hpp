@@ -88,6 +88,10 @@ struct running_node {
   std::string bootstrap_servers;
   /// The embedded default: nothing the node holds survives it.
   bool embedded = false;
+  /// The embedded cluster, which the node's actors keep alive while they
+  /// run; a process that ends anyway may keep it to the end rather than
+  /// wait for librdkafka to tear it down (up to a second of thread joins).
+  std::shared_ptr<const void> cluster;
 };
 
 /// Starts a node: connects to its Kafka cluster (or starts the embedded

@@ -64,17 +64,18 @@ using arm_atom = caf::atom_constant<caf::atom("arm")>;
 using park_atom = caf::atom_constant<caf::atom("park")>;
 using emit_atom = caf::atom_constant<caf::atom("emit")>;
 using dirty_atom = caf::atom_constant<caf::atom("dirty")>;
+/// `(unwritten_atom, command)`: the bus could not write this command; the
+/// request it carries, if any, is answered with the reason.
+using unwritten_atom = caf::atom_constant<caf::atom("unwritten")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using track_atom = caf::atom_constant<caf::atom("track")>;
 
-/// An event an instance produced, for the engine to publish.
+/// An event an instance produced, for the bus to publish.
 struct produced_event {
   std::string instance_id;
-  /// The event definition's index in its workflow (the engine finds its
-  /// channel through the deployment).
-  std::uint32_t event_def = 0;
-  std::string workflow_id;
-  std::string version;
+  /// The channel (Kafka topic) its definition is bound to; "" none: it goes
+  /// to the cluster's `events` topic.
+  std::string channel;
   transport::cloud_event event;
 };
 
@@ -133,6 +134,8 @@ struct partition_options {
 ///   (list_atom, workflow, status)  -> JSON array of {id, workflowId,
 ///                                     version, status}
 ///   (deployed_atom, deployments)   the node's versions changed
+///   (unwritten_atom, request_id, error_json)   a command carrying that
+///                                     request could not be written
 caf::actor spawn_partition(caf::actor_system& sys, partition_options options);
 
 } // namespace meshflow::actors

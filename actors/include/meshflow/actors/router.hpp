@@ -48,7 +48,9 @@ struct router_options {
 };
 
 /// Spawns the router. Protocol:
-///   (attach_atom, std::vector<caf::actor> partitions)   before anything
+///   (attach_atom, std::vector<caf::actor> partitions, bus)   before
+///       anything; the router tells the bus which business topics to read
+///       (the channels the deployed versions consume from)
 ///   (event_atom, cloudevent_json, instance_id) -> {"delivered": n}   the
 ///       admin's `event` request; instance_id "" routes by the event; an
 ///       instance named (or named by `workflowinstanceid`) must be live

@@ -186,6 +186,14 @@ class kafka_producer {
   /// (the message counts them and quotes the first).
   expected<void> flush(std::chrono::milliseconds timeout);
 
+  /// Asks the brokers where the partitions of `topics` live, so that the
+  /// first record to each is sent at once: otherwise librdkafka looks a
+  /// topic up when its first record is queued, which delays that record (by
+  /// up to a second on the mock cluster). For topics a producer will write
+  /// from its start; fails when the brokers do not answer.
+  expected<void> learn_topics(const std::vector<std::string>& topics,
+                              std::chrono::milliseconds timeout);
+
   /// Serves delivery reports, waiting at most `timeout` for one. A caller
   /// that produces for a long time without flushing calls this regularly.
   void poll(std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
@@ -287,6 +295,18 @@ class kafka_consumer {
   /// (`kafka_offset_beginning`, `kafka_offset_end`, `kafka_offset_stored`
   /// or an absolute offset), replacing any previous assignment.
   expected<void> assign(const std::vector<kafka_topic_partition>& partitions);
+
+  /// As `kafka_producer::learn_topics`: without it, a partition assigned
+  /// before librdkafka knows its leader starts fetching only after a
+  /// retry (a second later on the mock cluster).
+  expected<void> learn_topics(const std::vector<std::string>& topics,
+                              std::chrono::milliseconds timeout);
+
+  /// Also reads these partitions (not assigned yet), each from its
+  /// `offset`, without touching the others: how a reader of chosen
+  /// partitions takes more. (Assigning again what is already being read
+  /// can trip an assertion of librdkafka 2.0 when the consumer closes.)
+  expected<void> add_to_assignment(const std::vector<kafka_topic_partition>& partitions);
 
   /// The partitions currently assigned, with their positions (the next
   /// offset to read, or `kafka_offset_invalid` when none was read yet).

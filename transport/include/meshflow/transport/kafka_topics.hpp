@@ -72,6 +72,7 @@ struct engine_topic_settings {
 /// | `commands` | P | `cleanup.policy=delete`, `retention.ms` = commands_retention |
 /// | `instances` | P | `cleanup.policy=compact` |
 /// | `history` | P | `cleanup.policy=delete`, `retention.ms` = history_retention |
+/// | `events` | P | `cleanup.policy=delete`, `retention.ms` = history_retention |
 /// | `dlq` | dlq_partitions | `cleanup.policy=delete`, `retention.ms` = dlq_retention |
 ///
 /// and `min.insync.replicas` on each when the replication factor is above 1.
@@ -81,13 +82,17 @@ struct engine_topics {
   kafka_topic_spec commands{};
   kafka_topic_spec instances{};
   kafka_topic_spec history{};
+  /// Events instances produce that no definition binds to a channel (an
+  /// AsyncAPI operation): the router reads them as it reads the business
+  /// topics, so that such events still reach the instances consuming them.
+  kafka_topic_spec events{};
   kafka_topic_spec dlq{};
 
   /// The topics for `settings`; fails (`arguments`) on a cluster name Kafka
   /// would refuse in a topic name, or counts below 1.
   static expected<engine_topics> of(const engine_topic_settings& settings = {});
 
-  /// All six, in the order of the table.
+  /// All seven, in the order of the table.
   std::vector<kafka_topic_spec> all() const;
 };
 
