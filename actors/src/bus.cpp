@@ -60,6 +60,11 @@ namespace meshflow::actors {
 
 namespace {
 
+/// The partition of `topic` that holds instance `id`'s records.
+std::int32_t partition_in(const transport::kafka_topic_spec& topic, const std::string& id) {
+  return static_cast<std::int32_t>(partition_of(id, static_cast<std::uint32_t>(topic.partitions)));
+}
+
 // -- readers ------------------------------------------------------------------
 
 struct reader_state {
@@ -153,8 +158,8 @@ expected<std::vector<kafka_topic_partition>> partitions_of(const bus_options& o,
   return out;
 }
 
-/// Reads `assigned` (or, for the events reader, what it is told to) and
-/// hands each record to `take`.
+/// Reads `assigned` (and, for the events reader, the topics it is told to
+/// read as well) and hands each record to `take`.
 caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer> consumer,
                      bus_options o, caf::actor writer,
                      std::vector<kafka_topic_partition> assigned, take_fn take) {
@@ -199,6 +204,32 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
   };
 }
 
+// -- the archive --------------------------------------------------------------
+
+/// Answers `archive_atom` requests, one at a time, on a thread of its own
+/// (each reads a partition of the instances topic to its end).
+caf::behavior archive(caf::event_based_actor*, bus_options o) {
+  return {
+    [o](archive_atom, const std::string& id) -> std::string {
+      const auto& topic = o.topics.instances;
+      std::string latest;
+      auto read = transport::read_to_end(
+        o.kafka, topic.name, partition_in(topic, id),
+        [&](const kafka_record& r) {
+          if (r.message.key == id)
+            latest = r.message.value.value_or("");
+        },
+        30s);
+      if (!read) {
+        MESHFLOW_LOG(warn, "bus", "looking instance {} up in {}: {}", id, topic.name,
+                     read.error().message);
+        return {};
+      }
+      return latest;
+    },
+  };
+}
+
 // -- the writer ---------------------------------------------------------------
 
 struct writer_state {
@@ -207,6 +238,7 @@ struct writer_state {
   bus_options o;
   caf::actor commands;  // the commands reader, which commits
   caf::actor events;    // the events reader
+  caf::actor archive;
   transport::dead_letter_queue dlq{""};
   /// Per partition of the commands: the offset applied up to, not yet
   /// committed.
@@ -235,10 +267,6 @@ expected<void> produce(writer_ptr self, const std::string& topic,
   return queued;
 }
 
-std::int32_t partition_in(const transport::kafka_topic_spec& topic, const std::string& id) {
-  return static_cast<std::int32_t>(partition_of(id, static_cast<std::uint32_t>(topic.partitions)));
-}
-
 /// Writes what the engine and the admin give, as they give it (librdkafka
 /// batches the records).
 void write(writer_ptr self, bus_writes& w) {
@@ -257,6 +285,9 @@ void write(writer_ptr self, bus_writes& w) {
   }
   for (const auto& [id, snap] : w.snapshots)
     produce(self, t.instances.name, {id, snap, {}}, partition_in(t.instances, id), "a snapshot");
+  for (const auto& [id, entries] : w.history)
+    produce(self, t.history.name, {id, entries, {}}, partition_in(t.history, id),
+            "history entries");
   for (const auto& e : w.events) {
     auto m = transport::kafka_binding::encode(e.event, transport::kafka_binding::content_mode::binary,
                                               e.instance_id);
@@ -313,13 +344,19 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
     settle(self);
     self->send_exit(self->state.commands, msg.reason);
     self->send_exit(self->state.events, msg.reason);
+    self->send_exit(self->state.archive, msg.reason);
     self->quit(msg.reason);
   });
   self->delayed_send(self, commit_interval, tick_atom::value);
   return {
-    [self](caf::actor& commands, caf::actor& events) {
+    [self](caf::actor& commands, caf::actor& events, caf::actor& archive) {
       self->state.commands = std::move(commands);
       self->state.events = std::move(events);
+      self->state.archive = std::move(archive);
+    },
+    [self](archive_atom a, const std::string& id) -> caf::result<std::string> {
+      self->delegate(self->state.archive, a, id);
+      return caf::delegated<std::string>{};
     },
     [self](tick_atom) {
       settle(self);
@@ -379,7 +416,8 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
           {"message.max.bytes", std::to_string(record_bytes)}}));
   if (!producer)
     return tl::unexpected(producer.error());
-  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.events.name,
+  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.history.name,
+                                           t.events.name,
                                            t.definitions.name, t.dlq.name},
                                           10s);
       !known)
@@ -418,10 +456,19 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   auto bus = sys.spawn<caf::detached>(writer, std::move(ready));
   auto command_reader = sys.spawn<caf::detached>(reader, std::move(*commands), options, bus,
                                                  std::move(owned), take_fn{take_commands});
+  // The events topic from the start (start_node made it); channels are
+  // added as versions that consume from them are deployed.
+  std::vector<kafka_topic_partition> events_topic;
+  for (std::int32_t p = 0; p < t.events.partitions; ++p)
+    events_topic.push_back({t.events.name, p, transport::kafka_offset_stored});
+  if (auto known = (*events)->learn_topics({t.events.name}, 10s); !known)
+    return tl::unexpected(known.error());
+  if (auto assigned = (*events)->assign(events_topic); !assigned)
+    return tl::unexpected(assigned.error());
   auto event_reader = sys.spawn<caf::detached>(reader, std::move(*events), options, bus,
-                                               std::vector<kafka_topic_partition>{},
-                                               take_fn{take_events});
-  caf::anon_send(bus, std::move(command_reader), std::move(event_reader));
+                                               std::move(events_topic), take_fn{take_events});
+  auto archivist = sys.spawn<caf::detached>(archive, options);
+  caf::anon_send(bus, std::move(command_reader), std::move(event_reader), std::move(archivist));
   return bus;
 }
 

@@ -39,6 +39,7 @@ void take(self_ptr self, std::size_t p, partition_output& out) {
   w.commands = std::move(out.commands);
   w.events = std::move(out.events);
   w.snapshots = std::move(out.snapshots);
+  w.history = std::move(out.history);
   if (offset > 0)
     w.applied.emplace_back(static_cast<std::int32_t>(p), offset);
   self->send(st.bus, write_atom::value, std::move(w));

@@ -190,8 +190,10 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
   st.router = std::move(router);
   auto p = static_cast<std::uint32_t>(st.link.topics.commands.partitions);
   for (std::uint32_t i = 0; i < p; ++i)
-    st.partitions.push_back(
-      spawn_partition(self->system(), {i, st.deployed, st.options.limits, st.engine, st.router}));
+    st.partitions.push_back(spawn_partition(
+      self->system(), {i, st.deployed, st.options.limits, st.engine, st.router, st.bus,
+                       std::max<std::size_t>(1, st.options.keep_ended / p),
+                       st.options.retention}));
   self->send(st.engine, attach_atom::value, st.partitions, st.bus);
   self->send(st.router, attach_atom::value, st.partitions, st.bus);
   // The definitions deployed before, in their order, before any request.

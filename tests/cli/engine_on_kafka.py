@@ -4,7 +4,8 @@
 - CloudEvents in both content modes start instances; what instances produce
   is in binary mode, keyed by the instance id;
 - pause and resume are records of `<cluster>.commands`, keyed by the
-  instance id, after its start;
+  instance id, after its start; the instance's history entries are records
+  of `<cluster>.history`;
 - records that are not CloudEvents, or not commands, go to `<cluster>.dlq`
   with the reason, and the node serves on;
 - a node that restarts on the same cluster has the definitions deployed
@@ -228,6 +229,17 @@ class EngineOnKafka(unittest.TestCase):
         self.assertEqual(kinds, ["start", "pause", "resume"])
         # All on the instance's partition, in that order.
         self.assertEqual(len({m.partition() for m in seen if m.key() == iid.encode()}), 1)
+        # Its history entries are records of <cluster>.history, keyed by it.
+        history = Topics(self.topic("history"))
+        try:
+            def statuses(records):
+                return [e["detail"] for m in records if m.key() == iid.encode()
+                        for e in json.loads(m.value()) if e["kind"] == "status"]
+            seen = history.until(lambda s: "PAUSED" in statuses(s) and
+                                 statuses(s)[-1] == "RUNNING", "PAUSED, then RUNNING")
+        finally:
+            history.close()
+        self.assertEqual(statuses(seen)[:1], ["RUNNING"])
 
     def test_poison_records_go_to_the_dead_letter_topic_and_the_node_serves_on(self):
         node = self.node()

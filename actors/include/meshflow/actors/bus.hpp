@@ -53,9 +53,15 @@ using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
 /// round.
 using write_atom = caf::atom_constant<caf::atom("write")>;
 
-/// `(listen_atom, topics)`: the business topics to consume (all of them,
-/// replacing the previous list).
+/// `(listen_atom, topics)`: the business topics to consume (more of them:
+/// a topic is read until the node stops).
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
+
+/// `(archive_atom, instance_id) -> std::string`: the instance's latest
+/// snapshot in `<cluster>.instances`, "" when there is none (or its record
+/// was deleted). Reads the instance's partition of the topic to its end:
+/// the slow path of a query for an instance no partition holds in memory.
+using archive_atom = caf::atom_constant<caf::atom("archive")>;
 
 /// The header of every record of `<cluster>.commands` that says what kind
 /// of command it holds (`start`, `event`, `pause`, ...; command.hpp's
@@ -70,6 +76,9 @@ struct bus_writes {
   std::vector<produced_event> events;
   /// Instance id -> snapshot, to `<cluster>.instances`.
   std::vector<std::pair<std::string, std::string>> snapshots;
+  /// Instance id -> new history entries (a JSON array), to
+  /// `<cluster>.history`.
+  std::vector<std::pair<std::string, std::string>> history;
   /// Key (`id@version`) -> record value, to `<cluster>.definitions`.
   std::vector<std::pair<std::string, std::string>> definitions;
   /// The commands of these partitions are applied up to (not including)

@@ -66,6 +66,12 @@ struct node_options {
   /// Bounds on every JSON document that enters the node: inputs, events,
   /// REST response bodies.
   json_limits json;
+  /// Ended instances held in memory, the most recent (spread over the
+  /// partitions); older ones are read from `<cluster>.instances` when asked
+  /// for (partition.hpp).
+  std::size_t keep_ended = 10'000;
+  /// How long after its end an instance can still be asked for.
+  std::chrono::milliseconds retention{std::chrono::hours{24 * 7}};
   /// The Kafka cluster the node works on (DESIGN.md, "Kafka topics"): the
   /// `bootstrap.servers` of its brokers, or "" for the embedded default, a
   /// mock cluster in this process (bus.hpp; nothing is durable).

@@ -52,6 +52,9 @@ using produced_atom = caf::atom_constant<caf::atom("produced")>;
 /// states, data (as it stands: current_data), error.
 nlohmann::json describe(const instance& i, const dsl::plan& p);
 
+/// One history entry as {at, kind, detail}.
+nlohmann::json history_entry_json(const history_entry& h);
+
 /// The instance's history as a JSON array of {at, kind, detail}.
 nlohmann::json history_json(const instance& i);
 
