@@ -234,7 +234,10 @@ figures through_admin(const std::string& url, int calls, int window, std::size_t
   caf::actor_system sys{cfg};
   actors::node_options options;
   options.max_concurrent_calls = max_calls;
-  auto admin = actors::spawn_admin(sys, options);
+  auto node = actors::start_node(sys, options);
+  if (!node)
+    throw std::runtime_error("start_node: " + node.error().message);
+  auto admin = node->admin;
   caf::scoped_actor self{sys};
   std::string deployed;
   self->request(admin, caf::infinite, actors::deploy_atom::value, file, std::string{workflow})

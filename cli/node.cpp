@@ -57,7 +57,12 @@ int serve(const node_args& a) {
     return exit_usage;
   }
   options.event_listener = sys.spawn(event_printer, a.quiet);
-  auto admin = actors::spawn_admin(sys, options);
+  auto started = actors::start_node(sys, options);
+  if (!started) {
+    std::cerr << "meshflow node: " << started.error().message << '\n';
+    return exit_failed;
+  }
+  auto admin = started->admin;
   auto stop = [&](int code) {
     caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(options.event_listener, caf::exit_reason::user_shutdown);

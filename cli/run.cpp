@@ -76,7 +76,12 @@ int run(const run_args& a) {
   if (auto set = a.engine.apply(options); !set)
     return usage(set.error().message);
   options.event_listener = sys.spawn(event_printer, a.quiet);
-  auto admin = actors::spawn_admin(sys, options);
+  auto started_node = actors::start_node(sys, options);
+  if (!started_node) {
+    std::cerr << "meshflow run: " << started_node.error().message << '\n';
+    return exit_failed;
+  }
+  auto admin = started_node->admin;
   admin_session node{sys, admin};
   auto stop = [&](int code) {
     caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);

@@ -157,7 +157,7 @@ caf::behavior admin(self_ptr self, node_options options) {
   st.deploy = deploy_settings_of(st.options);
   st.engine = spawn_engine(self->system(), st.options.event_listener);
   st.router = spawn_router(self->system(), {st.deployed, st.engine, st.options.json});
-  for (std::uint32_t p = 0; p < std::max<std::uint32_t>(1, st.options.partitions); ++p)
+  for (std::uint32_t p = 0; p < static_cast<std::uint32_t>(std::max(1, st.options.topics.partitions)); ++p)
     st.partitions.push_back(
       spawn_partition(self->system(), {p, st.deployed, st.options.limits, st.engine, st.router}));
   self->send(st.engine, attach_atom::value, st.partitions, st.router);
@@ -276,12 +276,13 @@ caf::behavior admin(self_ptr self, node_options options) {
 
 } // namespace
 
-caf::actor spawn_admin(caf::actor_system& sys, node_options options) {
+// A stand-in until the node runs on Kafka: the admin alone, in memory.
+expected<running_node> start_node(caf::actor_system& sys, node_options options) {
   // Made here, not in the admin's first message: the node's threads all
-  // run once spawn_admin returns.
+  // run once start_node returns.
   if (!options.http)
     options.http = std::make_shared<transport::http_client>();
-  return sys.spawn(admin, std::move(options));
+  return running_node{sys.spawn(admin, std::move(options)), "", true};
 }
 
 } // namespace meshflow::actors
