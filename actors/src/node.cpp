@@ -46,7 +46,9 @@ std::string failure(std::string code, std::string message) {
 }
 
 deploy_settings deploy_settings_of(const node_options& o) {
-  return {o.natives, o.http, o.http_timeout, o.document_timeout, o.max_concurrent_calls, o.json};
+  // The catalog and the bus come with the Kafka runtime.
+  return {o.natives, o.http,    o.http_timeout, o.document_timeout, o.max_concurrent_calls,
+          o.json,    nullptr, {}};
 }
 
 void dispatch(self_ptr self, command c) {
