@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "meshflow/actors/catalog_actor.hpp"
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/engine.hpp"
 #include "meshflow/actors/partition.hpp"
@@ -36,6 +37,10 @@ struct admin_state {
   };
   std::map<std::string, scheduled> schedules;
   std::uint64_t generations = 0;
+  /// The catalog actor (catalog_actor.hpp), whose snapshots become
+  /// `deploy.catalog`; null when it did not start, `catalog_down` says why.
+  caf::actor catalog;
+  std::string catalog_down;
   static inline const char* name = "meshflow.admin";
 };
 
@@ -46,7 +51,8 @@ std::string failure(std::string code, std::string message) {
 }
 
 deploy_settings deploy_settings_of(const node_options& o) {
-  // The catalog and the bus come with the Kafka runtime.
+  // The catalog comes with its first snapshot (attach_catalog); the bus with
+  // the Kafka runtime.
   return {o.natives, o.http,    o.http_timeout, o.document_timeout, o.max_concurrent_calls,
           o.json,    nullptr, {}};
 }
@@ -70,6 +76,62 @@ caf::behavior deployer(caf::event_based_actor* self, deploy_settings settings) {
       return prepare_deployment(settings, path, text);
     },
   };
+}
+
+// --- the AsyncAPI catalog ----------------------------------------------------
+// The admin starts the catalog actor and watches it: each deploy reads the
+// snapshot current when it begins (`deploy_settings::catalog`); catalog
+// requests go to the catalog actor; documents a deploy found beside its
+// workflow are registered once it is installed.
+
+/// Starts the node's catalog on its brokers (in memory when the node has
+/// none) and watches it.
+void attach_catalog(self_ptr self) {
+  auto& st = self->state;
+  catalog_settings settings;
+  if (!st.options.brokers.empty())
+    settings.kafka = {{"bootstrap.servers", st.options.brokers}};
+  if (auto topics = transport::engine_topics::of(st.options.topics))
+    settings.topic = topics->catalog;
+  auto started = start_catalog(self->system(), std::move(settings));
+  if (!started) {
+    st.catalog_down = fmt::format("the node's catalog did not start: {}", started.error().message);
+    MESHFLOW_LOG(err, "admin", "{}", st.catalog_down);
+    return;
+  }
+  st.catalog = std::move(*started);
+  self->send(st.catalog, catalog_atom::value, watch_atom::value);
+}
+
+/// A catalog request, answered by the catalog actor.
+template <class... Ts>
+caf::result<std::string> ask_catalog(self_ptr self, Ts&&... xs) {
+  if (!self->state.catalog)
+    return failure("catalog", self->state.catalog_down);
+  self->delegate(self->state.catalog, catalog_atom::value, std::forward<Ts>(xs)...);
+  return caf::delegated<std::string>{};
+}
+
+/// Registers the documents that deploying `workflow` read from beside it,
+/// with a notice each.
+void register_found(self_ptr self, const std::string& workflow,
+                    const std::vector<catalog::document_source>& found) {
+  for (const auto& d : found) {
+    if (!self->state.catalog)
+      return;
+    self->request(self->state.catalog, caf::infinite, catalog_atom::value, register_atom::value,
+                  d.name, d.text)
+      .then([workflow, name = d.name](const std::string& answer) {
+        auto j = json::parse(answer, nullptr, false);
+        if (j.contains("error"))
+          MESHFLOW_LOG(warn, "admin", "{}, which workflow '{}' uses, is not in the catalog: {}",
+                       name, workflow, j["error"].value("message", answer));
+        else
+          MESHFLOW_LOG(info, "admin", "registered {} in the catalog: workflow '{}' names it "
+                       "and the catalog did not have it",
+                       name, workflow);
+      });
+  }
 }
 
 /// Arms the timer of the next scheduled start of `workflow`, if any.
@@ -97,6 +159,7 @@ std::string deployed(self_ptr self, prepared_deployment& p) {
     for (const auto& b : replaced->bindings)
       self->send_exit(b, caf::exit_reason::user_shutdown);
   st.deployed = std::move(next);
+  register_found(self, dep->plan->definition->identity(), p.found_documents);
   for (const auto& part : st.partitions)
     self->send(part, deployed_atom::value, st.deployed);
   self->send(st.router, deployed_atom::value, st.deployed);
@@ -164,6 +227,7 @@ caf::behavior admin(self_ptr self, node_options options) {
       spawn_partition(self->system(), {p, st.deployed, st.options.limits, st.engine, st.router}));
   self->send(st.engine, attach_atom::value, st.partitions, st.router);
   self->send(st.router, attach_atom::value, st.partitions);
+  attach_catalog(self);
   // Told to stop: the node's actors and the function bindings stop with the
   // admin.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -172,6 +236,8 @@ caf::behavior admin(self_ptr self, node_options options) {
       self->send_exit(p, msg.reason);
     self->send_exit(st.router, msg.reason);
     self->send_exit(st.engine, msg.reason);
+    if (st.catalog)
+      self->send_exit(st.catalog, msg.reason);
     for (const auto& dep : st.deployed->all())
       for (const auto& b : dep->bindings)
         self->send_exit(b, msg.reason);
@@ -273,6 +339,14 @@ caf::behavior admin(self_ptr self, node_options options) {
         dispatch(self, std::move(*c));
       arm_schedule(self, workflow);
     },
+    [self](catalog_atom, register_atom, std::string& path, std::string& text) {
+      return ask_catalog(self, register_atom::value, std::move(path), std::move(text));
+    },
+    [self](catalog_atom, list_atom) { return ask_catalog(self, list_atom::value); },
+    [self](catalog_atom, show_atom, std::string& service) {
+      return ask_catalog(self, show_atom::value, std::move(service));
+    },
+    [self](catalog_atom, catalog_snapshot& now) { self->state.deploy.catalog = std::move(now); },
   };
 }
 
