@@ -192,8 +192,9 @@ expected<caf::actor> start_catalog(caf::actor_system& sys, catalog_settings sett
     if (d.severity == dsl::severity::error)
       MESHFLOW_LOG(warn, "catalog", "a document of '{}' no longer reads, skipped: {}",
                    settings.topic.name, dsl::to_string(d));
-  MESHFLOW_LOG(info, "catalog", "{} services from '{}'", rebuilt.catalog.size(),
-               settings.kafka.empty() ? std::string{"memory (no Kafka)"} : settings.topic.name);
+  if (!rebuilt.catalog.empty())
+    MESHFLOW_LOG(info, "catalog", "{} services from '{}'", rebuilt.catalog.size(),
+                 settings.topic.name);
   auto loaded = std::make_shared<const catalog::service_catalog>(std::move(rebuilt.catalog));
   return sys.spawn<caf::detached>(catalog_actor, std::move(settings), std::move(producer),
                                   std::move(loaded));

@@ -103,13 +103,21 @@ void attach_catalog(self_ptr self) {
   self->send(st.catalog, catalog_atom::value, watch_atom::value);
 }
 
-/// A catalog request, answered by the catalog actor.
+/// A catalog request, answered by the catalog actor through the admin (not
+/// delegated: an actor that answers a remote client stays in CAF's registry
+/// until the actor system ends, and a detached one then never ends).
 template <class... Ts>
 caf::result<std::string> ask_catalog(self_ptr self, Ts&&... xs) {
   if (!self->state.catalog)
     return failure("catalog", self->state.catalog_down);
-  self->delegate(self->state.catalog, catalog_atom::value, std::forward<Ts>(xs)...);
-  return caf::delegated<std::string>{};
+  auto answer = self->make_response_promise<std::string>();
+  self->request(self->state.catalog, caf::infinite, catalog_atom::value, std::forward<Ts>(xs)...)
+    .then([answer](std::string& r) mutable { answer.deliver(std::move(r)); },
+          [self, answer](caf::error& e) mutable {
+            answer.deliver(failure("catalog", fmt::format("the node's catalog failed: {}",
+                                                          self->system().render(e))));
+          });
+  return answer;
 }
 
 /// Registers the documents that deploying `workflow` read from beside it,
