@@ -9,6 +9,7 @@
 #include "meshflow/dsl/suggest.hpp"
 #include "meshflow/log.hpp"
 #include "meshflow/transport/kafka_admin.hpp"
+#include "meshflow/utf8.hpp"
 
 namespace meshflow::actors {
 
@@ -73,7 +74,10 @@ json registered_json(const catalog::service& s, bool replaced) {
           {"operations", s.operations.size()}, {"replaced", replaced}};
 }
 
-std::string register_document(self_ptr self, std::string& path, const std::string& text) {
+std::string register_document(self_ptr self, const std::string& path, const std::string& text) {
+  // The answers are JSON: a name that is not text cannot be in them.
+  if (!utf8::is_valid(path))
+    return failure("document", "not registered: the document's name is not UTF-8 text");
   auto& st = self->state;
   auto next = std::make_shared<catalog::service_catalog>(*st.current);
   auto r = next->add(path, text);
@@ -85,9 +89,10 @@ std::string register_document(self_ptr self, std::string& path, const std::strin
                                            path, why));
   }
   if (st.producer) {
-    transport::kafka_message record{*r.service_id, json{{"path", path}, {"text", text}}.dump()};
-    if (auto written = st.producer->produce_sync(st.settings.topic.name, record, st.settings.timeout);
-        !written)
+    transport::kafka_message record{.key = *r.service_id,
+                                    .value = json{{"path", path}, {"text", text}}.dump()};
+    auto written = st.producer->produce_sync(st.settings.topic.name, record, st.settings.timeout);
+    if (!written)
       return failure(written.error().code,
                      fmt::format("{}: not registered, the catalog topic '{}' did not take it: {}",
                                  path, st.settings.topic.name, written.error().message));
@@ -107,6 +112,8 @@ std::string register_document(self_ptr self, std::string& path, const std::strin
 
 /// The service `name` names: its id, else the file name of its document.
 std::string show(const catalog::service_catalog& c, const std::string& name) {
+  if (!utf8::is_valid(name))
+    return failure("not-found", "no such service: the name is not UTF-8 text");
   if (auto s = c.find_service(name))
     return catalog::to_json(*s).dump();
   std::vector<std::shared_ptr<const catalog::service>> named;
@@ -145,7 +152,7 @@ caf::behavior catalog_actor(self_ptr self, catalog_settings settings,
             w.end());
   });
   return {
-    [self](catalog_atom, register_atom, std::string& path, const std::string& text) {
+    [self](catalog_atom, register_atom, const std::string& path, const std::string& text) {
       return register_document(self, path, text);
     },
     [self](catalog_atom, list_atom) { return catalog::to_json(*self->state.current).dump(); },

@@ -230,7 +230,8 @@ caf::behavior admin(self_ptr self, node_options options) {
   st.deploy = deploy_settings_of(st.options);
   st.engine = spawn_engine(self->system(), st.options.event_listener);
   st.router = spawn_router(self->system(), {st.deployed, st.engine, st.options.json});
-  for (std::uint32_t p = 0; p < static_cast<std::uint32_t>(std::max(1, st.options.topics.partitions)); ++p)
+  auto partitions = static_cast<std::uint32_t>(std::max(1, st.options.topics.partitions));
+  for (std::uint32_t p = 0; p < partitions; ++p)
     st.partitions.push_back(
       spawn_partition(self->system(), {p, st.deployed, st.options.limits, st.engine, st.router}));
   self->send(st.engine, attach_atom::value, st.partitions, st.router);

@@ -150,6 +150,11 @@ TEST_F(catalog_actor_test, a_broken_document_is_refused_with_its_positions_and_c
             std::string::npos)
     << message;
   EXPECT_NE(message.find("operationId"), std::string::npos) << message;
+  // Names that are not text are refused, not a crash of the catalog.
+  auto bytes =
+    ask(catalog, register_atom::value, std::string{"\xff.yaml"}, seed("orderService.yaml"));
+  EXPECT_EQ(bytes["error"]["code"], "document") << bytes.dump();
+  EXPECT_EQ(ask(catalog, show_atom::value, std::string{"\xc3("})["error"]["code"], "not-found");
   EXPECT_EQ(ask(catalog, list_atom::value), json::array());
   EXPECT_TRUE(records().empty());
 }

@@ -118,7 +118,8 @@ TEST_F(deployment_test, events_of_other_types_are_bound_to_no_channel) {
 
 TEST_F(deployment_test, a_produced_event_needs_a_publish_operation_and_a_consumed_one_subscribe) {
   settings_.catalog = seed_catalog();
-  auto produced = refusal(workflow_with_event("produced", "file://orderService.yaml#processedOrder"));
+  auto produced =
+    refusal(workflow_with_event("produced", "file://orderService.yaml#processedOrder"));
   EXPECT_NE(produced.find("w.sw.yaml:"), std::string::npos) << produced;
   EXPECT_NE(produced.find("events[0].source: event 'E': operation 'processedOrder' of "
                           "'orderService.yaml' is a subscribe operation, from which a workflow "
