@@ -177,14 +177,23 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
         MESHFLOW_LOG(warn, "bus", "committing offsets of {}: {}", offsets.front().topic,
                      done.error().message);
     },
-    [self](listen_atom, const std::vector<std::string>& topics) {
+    [self](listen_atom, const std::vector<std::string>& consumed,
+           const std::vector<std::string>& produced) {
       auto& st = self->state;
-      std::set<std::string> wanted(topics.begin(), topics.end());
-      wanted.insert(st.o.topics.events.name);
+      std::set<std::string> wanted(consumed.begin(), consumed.end());
       for (const auto& p : st.assigned)
         wanted.erase(p.topic);
-      if (wanted.empty())
+      std::set<std::string> written(produced.begin(), produced.end());
+      for (const auto& t : wanted)
+        written.erase(t);
+      if (wanted.empty() && written.empty())
         return;  // topics are read until the node stops, even when undeployed
+      auto made = partitions_of(st.o, written);
+      if (!made)
+        MESHFLOW_LOG(err, "bus", "cannot make the topics {}: {}", fmt::join(written, ", "),
+                     made.error().message);
+      if (wanted.empty())
+        return;
       auto parts = partitions_of(st.o, wanted);
       expected<void> ok;
       if (!parts)
@@ -363,8 +372,8 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
       self->delayed_send(self, commit_interval, tick_atom::value);
     },
     [self](write_atom, bus_writes& w) { write(self, w); },
-    [self](listen_atom, std::vector<std::string>& topics) {
-      self->send(self->state.events, listen_atom::value, std::move(topics));
+    [self](listen_atom, std::vector<std::string>& consumed, std::vector<std::string>& produced) {
+      self->send(self->state.events, listen_atom::value, std::move(consumed), std::move(produced));
     },
     [self](poison_atom, poison& p) {
       auto& st = self->state;

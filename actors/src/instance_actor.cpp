@@ -33,6 +33,7 @@ public:
     supervision job;
     job.binding = st.job->bindings.at(call.function);
     job.arguments = call.arguments.dump();
+    job.instance_id = self_->state.value.id;
     job.retry_for = [&w, action = call.action](const std::string& code) {
       return dsl::retry_for(w, *action, code);
     };

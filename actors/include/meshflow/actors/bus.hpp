@@ -53,8 +53,10 @@ using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
 /// round.
 using write_atom = caf::atom_constant<caf::atom("write")>;
 
-/// `(listen_atom, topics)`: the business topics to consume (more of them:
-/// a topic is read until the node stops).
+/// `(listen_atom, consumed, produced)`: the business topics to consume
+/// (more of them: a topic is read until the node stops), and those the
+/// node produces to; each is created (with the cluster's partition count)
+/// when missing, so that services can subscribe before the first event.
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 /// `(archive_atom, instance_id) -> std::string`: the instance's latest

@@ -53,7 +53,7 @@ struct node_options {
   /// thread: a slow one delays that deploy, never the node's other
   /// requests.
   std::chrono::milliseconds document_timeout{std::chrono::seconds{10}};
-  /// The node's HTTP client (REST calls, fetched documents); spawn_admin
+  /// The node's HTTP client (REST calls, fetched documents); start_node
   /// makes one when none is given.
   std::shared_ptr<transport::http_client> http;
   /// A REST function's calls in flight at once (binding_context).
