@@ -53,7 +53,6 @@ struct poison {
 } // namespace meshflow::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::poison)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshflow::transport::kafka_topic_partition>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshflow::transport::kafka_consumer>)
 
 namespace meshflow::actors {
@@ -114,6 +113,14 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
     }
     self->send(st.o.router, route_atom::value, consumed_event{std::move(*event), r.topic});
   }
+  // Poison included: its dead letter is written before the commit too.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+  for (const auto& r : records)
+    next[{r.topic, r.partition}] = r.offset + 1;
+  std::vector<kafka_topic_partition> offsets;
+  for (const auto& [where, offset] : next)
+    offsets.push_back({where.first, where.second, offset});
+  self->send(st.o.router, routed_atom::value, std::move(offsets));
 }
 
 using take_fn = void (*)(reader_ptr, std::vector<kafka_record>&);
@@ -158,6 +165,32 @@ expected<std::vector<kafka_topic_partition>> partitions_of(const bus_options& o,
   return out;
 }
 
+/// Where the router's group reads `partitions` from: its committed offset,
+/// else (a channel this cluster had never read) the partition's end as it
+/// is now, committed at once: a cluster reads a channel from where it
+/// stood when the cluster first listened to it, not the events published
+/// before it existed, and after a restart from where it stopped.
+expected<std::vector<kafka_topic_partition>> start_positions(
+  transport::kafka_consumer& consumer, std::vector<kafka_topic_partition> partitions) {
+  auto committed = consumer.committed(partitions, 10s);
+  if (!committed)
+    return tl::unexpected(committed.error());
+  std::vector<kafka_topic_partition> fresh;
+  for (auto& p : *committed) {
+    if (p.offset >= 0)
+      continue;
+    auto marks = consumer.watermarks(p.topic, p.partition, 10s);
+    if (!marks)
+      return tl::unexpected(marks.error());
+    p.offset = marks->high;
+    fresh.push_back(p);
+  }
+  if (!fresh.empty())
+    if (auto done = consumer.commit(fresh); !done)
+      return tl::unexpected(done.error());
+  return committed;
+}
+
 /// Reads `assigned` (and, for the events reader, the topics it is told to
 /// read as well) and hands each record to `take`.
 caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer> consumer,
@@ -198,8 +231,10 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
       expected<void> ok;
       if (!parts)
         ok = tl::unexpected(parts.error());
-      else if (ok = st.consumer->learn_topics({wanted.begin(), wanted.end()}, 10s); ok)
-        ok = st.consumer->add_to_assignment(*parts);
+      else if (ok = st.consumer->learn_topics({wanted.begin(), wanted.end()}, 10s); ok) {
+        parts = start_positions(*st.consumer, std::move(*parts));
+        ok = parts ? st.consumer->add_to_assignment(*parts) : tl::unexpected(parts.error());
+      }
       if (!ok) {
         MESHFLOW_LOG(err, "bus", "cannot read the business topics {}: {}",
                      fmt::join(wanted, ", "), ok.error().message);
@@ -252,7 +287,9 @@ struct writer_state {
   /// Per partition of the commands: the offset applied up to, not yet
   /// committed.
   std::map<std::int32_t, std::int64_t> applied;
-  std::chrono::steady_clock::time_point last_commit{};
+  /// Per business topic partition: the offset routed up to, not yet
+  /// committed.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> routed;
   /// `publish` requests waiting for their record's delivery.
   std::vector<std::pair<caf::response_promise, std::string>> publishing;
   static inline const char* name = "meshflow.bus";
@@ -313,6 +350,10 @@ void write(writer_ptr self, bus_writes& w) {
     auto& at = st.applied[partition];
     at = std::max(at, offset);
   }
+  for (const auto& r : w.routed) {
+    auto& at = st.routed[{r.topic, r.partition}];
+    at = std::max(at, r.offset);
+  }
   st.producer->poll();
 }
 
@@ -321,7 +362,7 @@ void write(writer_ptr self, bus_writes& w) {
 /// commit applies those commands again).
 void settle(writer_ptr self) {
   auto& st = self->state;
-  if (st.applied.empty() && st.publishing.empty()) {
+  if (st.applied.empty() && st.routed.empty() && st.publishing.empty()) {
     st.producer->poll();
     return;
   }
@@ -333,13 +374,18 @@ void settle(writer_ptr self) {
     MESHFLOW_LOG(err, "bus", "outputs not delivered, offsets not committed: {}", why);
     return;
   }
-  if (st.applied.empty())
-    return;
-  std::vector<kafka_topic_partition> offsets;
-  for (auto [partition, offset] : std::exchange(st.applied, {}))
-    offsets.push_back({st.o.topics.commands.name, partition, offset});
-  self->send(st.commands, commit_atom::value, std::move(offsets));
-  st.last_commit = std::chrono::steady_clock::now();
+  if (!st.applied.empty()) {
+    std::vector<kafka_topic_partition> offsets;
+    for (auto [partition, offset] : std::exchange(st.applied, {}))
+      offsets.push_back({st.o.topics.commands.name, partition, offset});
+    self->send(st.commands, commit_atom::value, std::move(offsets));
+  }
+  if (!st.routed.empty()) {
+    std::vector<kafka_topic_partition> offsets;
+    for (const auto& [where, offset] : std::exchange(st.routed, {}))
+      offsets.push_back({where.first, where.second, offset});
+    self->send(st.events, commit_atom::value, std::move(offsets));
+  }
 }
 
 caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
@@ -472,6 +518,10 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
     events_topic.push_back({t.events.name, p, transport::kafka_offset_stored});
   if (auto known = (*events)->learn_topics({t.events.name}, 10s); !known)
     return tl::unexpected(known.error());
+  auto positioned = start_positions(**events, std::move(events_topic));
+  if (!positioned)
+    return tl::unexpected(positioned.error());
+  events_topic = std::move(*positioned);
   if (auto assigned = (*events)->assign(events_topic); !assigned)
     return tl::unexpected(assigned.error());
   auto event_reader = sys.spawn<caf::detached>(reader, std::move(*events), options, bus,

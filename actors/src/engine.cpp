@@ -95,6 +95,13 @@ caf::behavior engine(self_ptr self, caf::actor event_listener) {
       st.dirty[i] = true;  // an empty batch still commits its offset
       pump(self);
     },
+    // Business events routed: committed once the commands before are
+    // written.
+    [self](routed_atom, std::vector<transport::kafka_topic_partition>& offsets) {
+      bus_writes w;
+      w.routed = std::move(offsets);
+      self->send(self->state.bus, write_atom::value, std::move(w));
+    },
     // A command the bus could not write: its request learns why.
     [self](unwritten_atom, const std::string& id, const std::string& request,
            const std::string& why) {

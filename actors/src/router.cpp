@@ -303,6 +303,9 @@ caf::behavior router(self_ptr self, router_options options) {
       return answer;
     },
     [self](route_atom, consumed_event& c) { route(self, c, {}); },
+    [self](routed_atom a, std::vector<transport::kafka_topic_partition>& offsets) {
+      self->send(self->state.o.engine, a, std::move(offsets));
+    },
     [self](track_atom, const instance_track& t) {
       auto& st = self->state;
       auto& versions = st.tracked[version_key(t.workflow_id, t.version)];

@@ -70,6 +70,12 @@ using archive_atom = caf::atom_constant<caf::atom("archive")>;
 /// `kind_of`), for people and tools that read the topic.
 inline constexpr std::string_view command_kind_header = "meshflow-command";
 
+/// `(routed_atom, offsets)`: the events read before these offsets (of the
+/// business topics) are routed; passed along router -> engine -> bus, in
+/// order with the commands they became, so that the bus commits them once
+/// those commands are written.
+using routed_atom = caf::atom_constant<caf::atom("routed")>;
+
 /// What the bus writes in one round.
 struct bus_writes {
   /// To their instances' partitions of `<cluster>.commands`.
@@ -86,6 +92,9 @@ struct bus_writes {
   /// The commands of these partitions are applied up to (not including)
   /// these offsets: committed once everything above is written.
   std::vector<std::pair<std::int32_t, std::int64_t>> applied;
+  /// The business events routed up to these offsets: committed in the
+  /// router's group once everything above is written.
+  std::vector<transport::kafka_topic_partition> routed;
 };
 
 /// Where the bus connects and whom it feeds.
@@ -109,4 +118,6 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options);
 
 } // namespace meshflow::actors
 
+// In process, between a node's actors.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::bus_writes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshflow::transport::kafka_topic_partition>)
