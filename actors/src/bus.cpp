@@ -6,6 +6,8 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "meshflow/actors/protocol.hpp"
 #include "meshflow/actors/router.hpp"
@@ -71,8 +73,10 @@ struct reader_state {
   std::shared_ptr<transport::kafka_consumer> consumer;
   bus_options o;
   caf::actor writer;
-  /// What this reader reads (the events reader: nothing until told).
+  /// What this reader reads.
   std::vector<kafka_topic_partition> assigned;
+  /// The events reader: the operations consuming from each channel.
+  channel_operations checks;
   static inline const char* name = "meshflow.bus.reader";
 };
 
@@ -96,6 +100,30 @@ void take_commands(reader_ptr self, std::vector<kafka_record>& records) {
     self->send(st.o.engine, consumed_atom::value, p, std::move(batch.first), batch.second);
 }
 
+/// Why no operation consuming from `topic` accepts `event`'s data ("" one
+/// does, or none checks it).
+std::string payload_violations(const channel_operations& checks, const std::string& topic,
+                               const transport::cloud_event& event) {
+  auto ops = checks.find(topic);
+  if (ops == checks.end() || ops->second.empty())
+    return {};
+  auto data = nlohmann::json::parse(event.data.value_or(""), nullptr, false);
+  if (data.is_discarded())
+    return fmt::format("the data of the event from {} is not JSON, and the operations that "
+                       "consume from it check payloads",
+                       topic);
+  std::string why;
+  for (const auto& op : ops->second) {
+    auto wrong = op->violations(data);
+    if (wrong.empty())
+      return {};
+    if (why.empty())
+      why = fmt::format("the payload does not satisfy the message of operation '{}': {}",
+                        op->id, fmt::join(wrong, "; "));
+  }
+  return why;
+}
+
 /// The business events read, to the router; poison to the writer.
 void take_events(reader_ptr self, std::vector<kafka_record>& records) {
   auto& st = self->state;
@@ -109,6 +137,10 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
     if (!event) {
       self->send(st.writer, poison_atom::value,
                  poison{std::move(r), {"cloudevent", event.error().message}});
+      continue;
+    }
+    if (auto wrong = payload_violations(st.checks, r.topic, *event); !wrong.empty()) {
+      self->send(st.writer, poison_atom::value, poison{std::move(r), {"payload", wrong}});
       continue;
     }
     self->send(st.o.router, route_atom::value, consumed_event{std::move(*event), r.topic});
@@ -210,10 +242,12 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
         MESHFLOW_LOG(warn, "bus", "committing offsets of {}: {}", offsets.front().topic,
                      done.error().message);
     },
-    [self](listen_atom, const std::vector<std::string>& consumed,
-           const std::vector<std::string>& produced) {
+    [self](listen_atom, channel_operations& consumed, const std::vector<std::string>& produced) {
       auto& st = self->state;
-      std::set<std::string> wanted(consumed.begin(), consumed.end());
+      std::set<std::string> wanted;
+      for (const auto& [topic, ops] : consumed)
+        wanted.insert(topic);
+      st.checks = std::move(consumed);
       for (const auto& p : st.assigned)
         wanted.erase(p.topic);
       std::set<std::string> written(produced.begin(), produced.end());
@@ -418,7 +452,7 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
       self->delayed_send(self, commit_interval, tick_atom::value);
     },
     [self](write_atom, bus_writes& w) { write(self, w); },
-    [self](listen_atom, std::vector<std::string>& consumed, std::vector<std::string>& produced) {
+    [self](listen_atom, channel_operations& consumed, std::vector<std::string>& produced) {
       self->send(self->state.events, listen_atom::value, std::move(consumed), std::move(produced));
     },
     [self](poison_atom, poison& p) {

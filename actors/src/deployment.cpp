@@ -18,15 +18,14 @@ binding_context binding_context_of(const deploy_settings& s,
 
 namespace {
 
-/// The topic of each event definition of `w` ("" none): those of `type:
+/// The operation of each event definition of `w` (null none): those of `type:
 /// asyncapi` are bound to their operation's channel (SEMANTICS.md,
 /// "Events"), a produced event to a `publish` operation, a consumed one to
 /// a `subscribe` operation. The error is a diagnostic, FILE:LINE:COL at the
 /// event's `source`.
-expected<std::vector<std::string>> event_channels_of(const dsl::workflow& w,
-                                                     const std::string& path,
-                                                     operation_lookup& lookup) {
-  std::vector<std::string> out(w.events.size());
+expected<std::vector<std::shared_ptr<const catalog::operation>>> event_operations_of(
+  const dsl::workflow& w, const std::string& path, operation_lookup& lookup) {
+  std::vector<std::shared_ptr<const catalog::operation>> out(w.events.size());
   for (std::size_t k = 0; k < w.events.size(); ++k) {
     const auto& e = w.events[k];
     if (e.type != "asyncapi")
@@ -46,7 +45,7 @@ expected<std::vector<std::string>> event_channels_of(const dsl::workflow& w,
                                                                  : catalog::direction::consume);
     if (!bound)
       return refuse(std::move(bound.error().message));
-    out[k] = bound->operation.topic;
+    out[k] = std::make_shared<const catalog::operation>(std::move(bound->operation));
   }
   return out;
 }
@@ -91,10 +90,12 @@ std::shared_ptr<prepared_deployment> prepare_deployment(const deploy_settings& s
   }
   auto ctx = binding_context_of(s, out->plan);
   operation_lookup lookup{s.catalog, ctx.base_dir};
-  auto channels = event_channels_of(w, path, lookup);
-  if (!channels)
-    return refuse(std::move(channels.error().message));
-  out->event_channels = std::move(*channels);
+  auto operations = event_operations_of(w, path, lookup);
+  if (!operations)
+    return refuse(std::move(operations.error().message));
+  for (const auto& op : *operations)
+    out->event_channels.push_back(op ? op->topic : std::string{});
+  out->event_operations = std::move(*operations);
   for (std::size_t k = 0; k < w.functions.size(); ++k) {
     auto f = prepare_function(ctx, k, lookup);
     if (!f)
@@ -112,6 +113,7 @@ std::shared_ptr<const deployment> install(caf::actor_system& sys, const deploy_s
   dep->input = std::move(p.input);
   dep->schedule = std::move(p.schedule);
   dep->event_channels = std::move(p.event_channels);
+  dep->event_operations = std::move(p.event_operations);
   auto ctx = binding_context_of(s, p.plan);
   for (auto& f : p.functions)
     dep->bindings.push_back(bind_function(sys, ctx, std::move(f)));

@@ -251,14 +251,24 @@ void listen(self_ptr self) {
   auto& st = self->state;
   if (!st.bus)
     return;
-  std::set<std::string> consumed, produced;
+  channel_operations consumed;
+  std::set<std::string> produced;
   for (const auto& dep : st.o.deployed->all()) {
     const auto& events = dep->plan->definition->events;
-    for (std::size_t d = 0; d < events.size(); ++d)
-      if (auto channel = dep->channel_of(d); !channel.empty())
-        (events[d].kind == dsl::event_kind::consumed ? consumed : produced).emplace(channel);
+    for (std::size_t d = 0; d < events.size(); ++d) {
+      auto channel = std::string{dep->channel_of(d)};
+      if (channel.empty())
+        continue;
+      if (events[d].kind == dsl::event_kind::produced) {
+        produced.insert(channel);
+        continue;
+      }
+      auto& ops = consumed[channel];
+      if (d < dep->event_operations.size() && dep->event_operations[d])
+        ops.push_back(dep->event_operations[d]);
+    }
   }
-  self->send(st.bus, listen_atom::value, std::vector<std::string>(consumed.begin(), consumed.end()),
+  self->send(st.bus, listen_atom::value, std::move(consumed),
              std::vector<std::string>(produced.begin(), produced.end()));
 }
 

@@ -6,8 +6,9 @@
 - pause and resume are records of `<cluster>.commands`, keyed by the
   instance id, after its start; the instance's history entries are records
   of `<cluster>.history`;
-- records that are not CloudEvents, or not commands, go to `<cluster>.dlq`
-  with the reason, and the node serves on;
+- records that are not CloudEvents, or not commands, and events that the
+  payload schema of their channel's operation refuses go to
+  `<cluster>.dlq` with the reason, and the node serves on;
 - a node that restarts on the same cluster has the definitions deployed
   before.
 
@@ -92,6 +93,42 @@ functions:
   - name: noop
     type: expression
     operation: "{}"
+"""
+
+
+CHECKED_API = """
+asyncapi: 2.2.0
+info:
+  title: Checked {channel}
+  version: 1.0.0
+channels:
+  {channel}:
+    subscribe:
+      operationId: orderPlaced
+      message:
+        payload:
+          type: object
+          required: [order]
+          properties:
+            order: {{type: integer}}
+"""
+
+CHECKED = """
+id: checked
+version: '1.0'
+specVersion: '0.8'
+start: Placed
+events:
+  - name: Placed
+    type: asyncapi
+    source: file://checked.yaml#orderPlaced
+    kind: consumed
+states:
+  - name: Placed
+    type: event
+    onEvents:
+      - eventRefs: [Placed]
+    end: true
 """
 
 
@@ -266,6 +303,35 @@ class EngineOnKafka(unittest.TestCase):
         self.publish(self.topic("events"), *binary(ping("after", 3)))
         self.eventually(node, lambda l: len(l) == 1 and l[0]["status"] == "COMPLETED",
                         "the instance started after the poison")
+
+    def test_events_a_channel_s_payload_schema_refuses_go_to_the_dead_letter_topic(self):
+        node = self.node()
+        channel = f"{self.cluster}.placed"
+        with workdir() as d:
+            write(d, "checked.yaml", CHECKED_API.format(channel=channel))
+            deployed = self.client(node, "deploy", write(d, "checked.sw.yaml", CHECKED))
+            self.assertEqual(deployed.code, 0, deployed)
+        placed = {"specversion": "1.0", "type": "orderPlaced", "source": "/tests",
+                  "datacontenttype": "application/json"}
+        self.publish(channel, *binary({**placed, "id": "bad", "data": {"nope": 1}}))
+        self.publish(channel, *binary({**placed, "id": "good", "data": {"order": 7}}))
+        deadline = time.monotonic() + 30
+        while True:
+            listed = self.client(node, "ls", "--workflow", "checked").lines
+            if listed and all(i["status"] == "COMPLETED" for i in listed):
+                break
+            self.assertLess(time.monotonic(), deadline, f"no instance completed: {listed}")
+            time.sleep(0.1)
+        self.assertEqual(len(listed), 1, listed)
+        dlq = Topics(self.topic("dlq"))
+        try:
+            letters = dlq.until(lambda s: len(s) >= 1, "the refused event's dead letter")
+        finally:
+            dlq.close()
+        self.assertEqual(len(letters), 1)
+        self.assertEqual(header(letters[0], "ce_id"), "bad")
+        self.assertEqual(header(letters[0], "meshflow-code"), "payload")
+        self.assertIn("orderPlaced", header(letters[0], "meshflow-reason"))
 
     def test_a_node_that_restarts_has_the_definitions_deployed_before(self):
         node = self.node()

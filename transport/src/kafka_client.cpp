@@ -590,7 +590,13 @@ expected<void> kafka_consumer::commit() {
 
 expected<void> kafka_consumer::commit(const std::vector<kafka_topic_partition>& offsets) {
   partition_list list(offsets);
-  if (auto code = self_->consumer->commitSync(list.items); code != RdKafka::ERR_NO_ERROR)
+  auto code = self_->consumer->commitSync(list.items);
+  // As `committed`: a coordinator that moves or loads answers in a moment.
+  for (int tries = 1; coordinator_unsettled(code) && tries < 100; ++tries) {
+    std::this_thread::sleep_for(milliseconds{50}); // the broker's pace, not a test's
+    code = self_->consumer->commitSync(list.items);
+  }
+  if (code != RdKafka::ERR_NO_ERROR)
     return kafka_failure(fmt::format("commit: {}", list.first_error().value_or(
                                                      RdKafka::err2str(code))));
   return {};
@@ -598,8 +604,19 @@ expected<void> kafka_consumer::commit(const std::vector<kafka_topic_partition>& 
 
 expected<std::vector<kafka_topic_partition>> kafka_consumer::committed(
   const std::vector<kafka_topic_partition>& partitions, milliseconds timeout) const {
+  // On a broker just started, the group coordinator moves or loads for a
+  // moment (`__consumer_offsets` is being made): ask again until the
+  // deadline.
+  auto deadline = clock_type::now() + timeout;
   partition_list list(partitions);
-  auto code = self_->consumer->committed(list.items, to_ms(timeout));
+  RdKafka::ErrorCode code;
+  for (;;) {
+    code = self_->consumer->committed(list.items,
+                                      to_ms(std::max(left_until(deadline), milliseconds{1})));
+    if (!coordinator_unsettled(code) || left_until(deadline).count() <= 0)
+      break;
+    std::this_thread::sleep_for(milliseconds{50}); // the broker's pace, not a test's
+  }
   if (code == RdKafka::ERR__TIMED_OUT)
     return fail(errc::timeout, fmt::format("committed: no answer within {} ms{}",
                                            timeout.count(), self_->events.hint()));

@@ -180,6 +180,13 @@ inline tl::unexpected<error> transaction_failure(rd_kafka_t* rk, std::string_vie
   return kafka_failure(std::move(what));
 }
 
+/// Whether `code` says the group coordinator is moving or loading (a broker
+/// just started, a coordinator failing over): worth asking again.
+inline bool coordinator_unsettled(RdKafka::ErrorCode code) {
+  return code == RdKafka::ERR_NOT_COORDINATOR || code == RdKafka::ERR_COORDINATOR_LOAD_IN_PROGRESS
+         || code == RdKafka::ERR_COORDINATOR_NOT_AVAILABLE;
+}
+
 /// Asks the brokers of `rk` for the metadata of `topics`, which librdkafka
 /// keeps: its partitions are then fetched and written at once (see
 /// `kafka_producer::learn_topics`).

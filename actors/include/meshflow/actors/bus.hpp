@@ -24,6 +24,8 @@
 // the code is the same.
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +34,7 @@
 
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/partition.hpp"
+#include "meshflow/catalog/asyncapi.hpp"
 #include "meshflow/json_limits.hpp"
 #include "meshflow/transport/kafka_client.hpp"
 #include "meshflow/transport/kafka_topics.hpp"
@@ -53,10 +56,18 @@ using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
 /// round.
 using write_atom = caf::atom_constant<caf::atom("write")>;
 
-/// `(listen_atom, consumed, produced)`: the business topics to consume
-/// (more of them: a topic is read until the node stops), and those the
-/// node produces to; each is created (with the cluster's partition count)
-/// when missing, so that services can subscribe before the first event.
+/// The AsyncAPI operations that consume from each channel (topic) of the
+/// deployed versions: the payload schemas of their messages check the
+/// events read from it (one operation that accepts an event is enough; an
+/// event none accepts goes to the dead-letter topic).
+using channel_operations =
+  std::map<std::string, std::vector<std::shared_ptr<const catalog::operation>>>;
+
+/// `(listen_atom, channel_operations consumed, std::vector<std::string>
+/// produced)`: the business topics to consume (more of them: a topic is
+/// read until the node stops) with their operations, and those the node
+/// produces to; each is created (with the cluster's partition count) when
+/// missing, so that services can subscribe before the first event.
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 /// `(archive_atom, instance_id) -> std::string`: the instance's latest
@@ -121,3 +132,4 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options);
 // In process, between a node's actors.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::bus_writes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshflow::transport::kafka_topic_partition>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::channel_operations)

@@ -34,6 +34,7 @@
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/actors/input_schema.hpp"
 #include "meshflow/actors/schedule.hpp"
+#include "meshflow/catalog/asyncapi.hpp"
 #include "meshflow/catalog/service_catalog.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/error.hpp"
@@ -52,6 +53,9 @@ struct deployment {
   /// The channel (Kafka topic) each event definition is bound to, by index;
   /// "" when it is bound to none.
   std::vector<std::string> event_channels;
+  /// The AsyncAPI operation each event definition is bound to, by index
+  /// (null: none): its messages' payload schemas check what is consumed.
+  std::vector<std::shared_ptr<const catalog::operation>> event_operations;
 
   /// The channel of event definition `d` ("" none).
   std::string_view channel_of(std::size_t d) const {
@@ -88,6 +92,8 @@ struct prepared_deployment {
   /// the topic of the AsyncAPI operation of a `type: asyncapi` event.
   /// `install` makes it the deployment's `event_channels`.
   std::vector<std::string> event_channels;
+  /// `install` makes it the deployment's `event_operations`.
+  std::vector<std::shared_ptr<const catalog::operation>> event_operations;
   /// The AsyncAPI documents read from beside the workflow because the
   /// catalog lacked them, for the admin to register once the deploy is
   /// installed.
