@@ -10,12 +10,17 @@
 //   pause|resume|cancel|retry IID         the instance after the command
 //   history IID                           its history, one entry a line
 //   event @PATH [--instance IID]          {"delivered": n} per event
+//   catalog register FILE...              the service of each AsyncAPI
+//                                         document; its warnings on stderr
+//   catalog ls                            the services, one a line
+//   catalog show SERVICE                  the service (id or file name)
 //
 // Every answer is JSON, one document a line. Exit codes: 0 done; 1 the node
 // refused (no such instance, wrong status), could not be reached, or a
 // waited-for instance did not complete; 2 a wrong command line, input or
 // definition. A failure is one line on stderr: `meshflow CMD: MESSAGE`.
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -27,6 +32,7 @@
 #include "commands.hpp"
 #include "session.hpp"
 #include "meshflow/actors/node.hpp"
+#include "meshflow/dsl/document.hpp"
 #include "meshflow/dsl/duration.hpp"
 #include "meshflow/transport/json_format.hpp"
 
@@ -63,8 +69,9 @@ public:
     if (const auto* f = failure_of(answer)) {
       auto code = f->value("code", "");
       fail(f->value("message", "the node failed"),
-           code == "definition" || code == "input" || code == "limit" ? exit_usage
-                                                                       : exit_failed);
+           code == "definition" || code == "document" || code == "input" || code == "limit"
+             ? exit_usage
+             : exit_failed);
       return false;
     }
     std::cout << answer.dump() << '\n';
@@ -286,6 +293,63 @@ void add_event(CLI::App& app, options& opts) {
   });
 }
 
+/// `catalog register|ls|show`: the node's AsyncAPI catalog (docs/catalog.md).
+void add_catalog(CLI::App& app, options& opts) {
+  auto* catalog = app.add_subcommand("catalog", "The node's AsyncAPI catalog");
+  catalog->require_subcommand(1);
+
+  auto reg = add_command(*catalog, "register", "Register AsyncAPI documents (YAML or JSON)");
+  auto files = std::make_shared<std::vector<std::string>>();
+  reg.cmd->add_option("files", *files, "AsyncAPI 2.x documents")->required();
+  reg.cmd->callback([&opts, reg, files] {
+    opts.run = [reg, files] {
+      return with_node("catalog register", *reg.node, [&](admin_session& node, reply& out) {
+        for (const auto& file : *files) {
+          auto text = dsl::read_text(file);
+          if (!text) {
+            out.fail(text.error().message, exit_usage);
+            continue;
+          }
+          std::error_code ec;
+          auto path = std::filesystem::absolute(file, ec);
+          auto answer = node.ask(request_timeout, actors::catalog_atom::value,
+                                 actors::register_atom::value, ec ? file : path.string(), *text);
+          if (failure_of(answer)) {
+            out.print(answer);
+            continue;
+          }
+          for (const auto& w : answer["warnings"])
+            std::cerr << w.get<std::string>() << '\n';
+          out.print_lines(answer["services"]);
+        }
+      });
+    };
+  });
+
+  auto ls = add_command(*catalog, "ls", "List the registered services");
+  ls.cmd->callback([&opts, ls] {
+    opts.run = [ls] {
+      return with_node("catalog ls", *ls.node, [&](admin_session& node, reply& out) {
+        out.print_lines(
+          node.ask(request_timeout, actors::catalog_atom::value, actors::list_atom::value));
+      });
+    };
+  });
+
+  auto show = add_command(*catalog, "show", "Show a service: channels, topics, operations");
+  auto service = std::make_shared<std::string>();
+  show.cmd->add_option("service", *service, "The service's id, or its document's file name")
+    ->required();
+  show.cmd->callback([&opts, show, service] {
+    opts.run = [show, service] {
+      return with_node("catalog show", *show.node, [&](admin_session& node, reply& out) {
+        out.print(node.ask(request_timeout, actors::catalog_atom::value,
+                           actors::show_atom::value, *service));
+      });
+    };
+  });
+}
+
 } // namespace
 
 void add_client(CLI::App& app, options& opts) {
@@ -303,6 +367,7 @@ void add_client(CLI::App& app, options& opts) {
   add_instance_command<actors::history_atom>(app, opts, "history", "Show an instance's history",
                                              true);
   add_event(app, opts);
+  add_catalog(app, opts);
 }
 
 } // namespace meshflow::cli

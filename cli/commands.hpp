@@ -37,8 +37,8 @@ void add_run(CLI::App& app, options& opts);
 void add_node(CLI::App& app, options& opts);
 
 /// The client commands of a node: `deploy`, `start`, `get`, `ls`, `pause`,
-/// `resume`, `cancel`, `retry`, `history`, `event`, each with
-/// `--node HOST:PORT`.
+/// `resume`, `cancel`, `retry`, `history`, `event`, `catalog register|ls|show`,
+/// each with `--node HOST:PORT`.
 void add_client(CLI::App& app, options& opts);
 
 } // namespace meshflow::cli

@@ -34,6 +34,14 @@ void engine_settings::add_to(CLI::App& cmd) {
   cmd.add_option("--document-timeout", document_timeout,
                  "How long fetching a document a definition names (OpenAPI, JSON Schema) may "
                  "take, as an ISO 8601 duration (default PT10S)");
+  cmd.add_option("--keep-ended", keep_ended,
+                 fmt::format("Ended instances kept in memory, the most recent (default {}); "
+                             "older ones are read from the instances topic when asked for",
+                             keep_ended))
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--retention", retention,
+                 "How long after its end an instance can still be asked for, as an ISO 8601 "
+                 "duration (default P7D)");
 }
 
 expected<void> engine_settings::apply(actors::node_options& options) const {
@@ -41,6 +49,11 @@ expected<void> engine_settings::apply(actors::node_options& options) const {
   if (!fetch)
     return fail("usage", fmt::format("--document-timeout '{}': {}", document_timeout,
                                      fetch.error().message));
+  auto kept = dsl::parse_duration(retention);
+  if (!kept)
+    return fail("usage", fmt::format("--retention '{}': {}", retention, kept.error().message));
+  options.keep_ended = keep_ended;
+  options.retention = kept->value;
   options.limits.max_transitions = max_transitions;
   options.json = json();
   options.document_timeout = fetch->value;

@@ -29,9 +29,11 @@ struct engine_settings {
   std::size_t json_max_bytes = json_limits{}.max_bytes;
   std::size_t json_max_depth = json_limits{}.max_depth;
   std::string document_timeout = "PT10S";
+  std::size_t keep_ended = actors::node_options{}.keep_ended;
+  std::string retention = "P7D";
 
-  /// Adds `--max-transitions`, `--json-max-bytes`, `--json-max-depth` and
-  /// `--document-timeout`.
+  /// Adds `--max-transitions`, `--json-max-bytes`, `--json-max-depth`,
+  /// `--document-timeout`, `--keep-ended` and `--retention`.
   void add_to(CLI::App& cmd);
   /// Into the node's options; the error names a setting that is wrong.
   expected<void> apply(actors::node_options& options) const;

@@ -53,12 +53,16 @@ struct poison {
 } // namespace meshflow::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::poison)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshflow::transport::kafka_topic_partition>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshflow::transport::kafka_consumer>)
 
 namespace meshflow::actors {
 
 namespace {
+
+/// The partition of `topic` that holds instance `id`'s records.
+std::int32_t partition_in(const transport::kafka_topic_spec& topic, const std::string& id) {
+  return static_cast<std::int32_t>(partition_of(id, static_cast<std::uint32_t>(topic.partitions)));
+}
 
 // -- readers ------------------------------------------------------------------
 
@@ -109,6 +113,14 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
     }
     self->send(st.o.router, route_atom::value, consumed_event{std::move(*event), r.topic});
   }
+  // Poison included: its dead letter is written before the commit too.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+  for (const auto& r : records)
+    next[{r.topic, r.partition}] = r.offset + 1;
+  std::vector<kafka_topic_partition> offsets;
+  for (const auto& [where, offset] : next)
+    offsets.push_back({where.first, where.second, offset});
+  self->send(st.o.router, routed_atom::value, std::move(offsets));
 }
 
 using take_fn = void (*)(reader_ptr, std::vector<kafka_record>&);
@@ -153,8 +165,34 @@ expected<std::vector<kafka_topic_partition>> partitions_of(const bus_options& o,
   return out;
 }
 
-/// Reads `assigned` (or, for the events reader, what it is told to) and
-/// hands each record to `take`.
+/// Where the router's group reads `partitions` from: its committed offset,
+/// else (a channel this cluster had never read) the partition's end as it
+/// is now, committed at once: a cluster reads a channel from where it
+/// stood when the cluster first listened to it, not the events published
+/// before it existed, and after a restart from where it stopped.
+expected<std::vector<kafka_topic_partition>> start_positions(
+  transport::kafka_consumer& consumer, std::vector<kafka_topic_partition> partitions) {
+  auto committed = consumer.committed(partitions, 10s);
+  if (!committed)
+    return tl::unexpected(committed.error());
+  std::vector<kafka_topic_partition> fresh;
+  for (auto& p : *committed) {
+    if (p.offset >= 0)
+      continue;
+    auto marks = consumer.watermarks(p.topic, p.partition, 10s);
+    if (!marks)
+      return tl::unexpected(marks.error());
+    p.offset = marks->high;
+    fresh.push_back(p);
+  }
+  if (!fresh.empty())
+    if (auto done = consumer.commit(fresh); !done)
+      return tl::unexpected(done.error());
+  return committed;
+}
+
+/// Reads `assigned` (and, for the events reader, the topics it is told to
+/// read as well) and hands each record to `take`.
 caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer> consumer,
                      bus_options o, caf::actor writer,
                      std::vector<kafka_topic_partition> assigned, take_fn take) {
@@ -172,20 +210,31 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
         MESHFLOW_LOG(warn, "bus", "committing offsets of {}: {}", offsets.front().topic,
                      done.error().message);
     },
-    [self](listen_atom, const std::vector<std::string>& topics) {
+    [self](listen_atom, const std::vector<std::string>& consumed,
+           const std::vector<std::string>& produced) {
       auto& st = self->state;
-      std::set<std::string> wanted(topics.begin(), topics.end());
-      wanted.insert(st.o.topics.events.name);
+      std::set<std::string> wanted(consumed.begin(), consumed.end());
       for (const auto& p : st.assigned)
         wanted.erase(p.topic);
-      if (wanted.empty())
+      std::set<std::string> written(produced.begin(), produced.end());
+      for (const auto& t : wanted)
+        written.erase(t);
+      if (wanted.empty() && written.empty())
         return;  // topics are read until the node stops, even when undeployed
+      auto made = partitions_of(st.o, written);
+      if (!made)
+        MESHFLOW_LOG(err, "bus", "cannot make the topics {}: {}", fmt::join(written, ", "),
+                     made.error().message);
+      if (wanted.empty())
+        return;
       auto parts = partitions_of(st.o, wanted);
       expected<void> ok;
       if (!parts)
         ok = tl::unexpected(parts.error());
-      else if (ok = st.consumer->learn_topics({wanted.begin(), wanted.end()}, 10s); ok)
-        ok = st.consumer->add_to_assignment(*parts);
+      else if (ok = st.consumer->learn_topics({wanted.begin(), wanted.end()}, 10s); ok) {
+        parts = start_positions(*st.consumer, std::move(*parts));
+        ok = parts ? st.consumer->add_to_assignment(*parts) : tl::unexpected(parts.error());
+      }
       if (!ok) {
         MESHFLOW_LOG(err, "bus", "cannot read the business topics {}: {}",
                      fmt::join(wanted, ", "), ok.error().message);
@@ -199,6 +248,32 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
   };
 }
 
+// -- the archive --------------------------------------------------------------
+
+/// Answers `archive_atom` requests, one at a time, on a thread of its own
+/// (each reads a partition of the instances topic to its end).
+caf::behavior archive(caf::event_based_actor*, bus_options o) {
+  return {
+    [o](archive_atom, const std::string& id) -> std::string {
+      const auto& topic = o.topics.instances;
+      std::string latest;
+      auto read = transport::read_to_end(
+        o.kafka, topic.name, partition_in(topic, id),
+        [&](const kafka_record& r) {
+          if (r.message.key == id)
+            latest = r.message.value.value_or("");
+        },
+        30s);
+      if (!read) {
+        MESHFLOW_LOG(warn, "bus", "looking instance {} up in {}: {}", id, topic.name,
+                     read.error().message);
+        return {};
+      }
+      return latest;
+    },
+  };
+}
+
 // -- the writer ---------------------------------------------------------------
 
 struct writer_state {
@@ -207,11 +282,14 @@ struct writer_state {
   bus_options o;
   caf::actor commands;  // the commands reader, which commits
   caf::actor events;    // the events reader
+  caf::actor archive;
   transport::dead_letter_queue dlq{""};
   /// Per partition of the commands: the offset applied up to, not yet
   /// committed.
   std::map<std::int32_t, std::int64_t> applied;
-  std::chrono::steady_clock::time_point last_commit{};
+  /// Per business topic partition: the offset routed up to, not yet
+  /// committed.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> routed;
   /// `publish` requests waiting for their record's delivery.
   std::vector<std::pair<caf::response_promise, std::string>> publishing;
   static inline const char* name = "meshflow.bus";
@@ -235,10 +313,6 @@ expected<void> produce(writer_ptr self, const std::string& topic,
   return queued;
 }
 
-std::int32_t partition_in(const transport::kafka_topic_spec& topic, const std::string& id) {
-  return static_cast<std::int32_t>(partition_of(id, static_cast<std::uint32_t>(topic.partitions)));
-}
-
 /// Writes what the engine and the admin give, as they give it (librdkafka
 /// batches the records).
 void write(writer_ptr self, bus_writes& w) {
@@ -257,6 +331,9 @@ void write(writer_ptr self, bus_writes& w) {
   }
   for (const auto& [id, snap] : w.snapshots)
     produce(self, t.instances.name, {id, snap, {}}, partition_in(t.instances, id), "a snapshot");
+  for (const auto& [id, entries] : w.history)
+    produce(self, t.history.name, {id, entries, {}}, partition_in(t.history, id),
+            "history entries");
   for (const auto& e : w.events) {
     auto m = transport::kafka_binding::encode(e.event, transport::kafka_binding::content_mode::binary,
                                               e.instance_id);
@@ -273,6 +350,10 @@ void write(writer_ptr self, bus_writes& w) {
     auto& at = st.applied[partition];
     at = std::max(at, offset);
   }
+  for (const auto& r : w.routed) {
+    auto& at = st.routed[{r.topic, r.partition}];
+    at = std::max(at, r.offset);
+  }
   st.producer->poll();
 }
 
@@ -281,7 +362,7 @@ void write(writer_ptr self, bus_writes& w) {
 /// commit applies those commands again).
 void settle(writer_ptr self) {
   auto& st = self->state;
-  if (st.applied.empty() && st.publishing.empty()) {
+  if (st.applied.empty() && st.routed.empty() && st.publishing.empty()) {
     st.producer->poll();
     return;
   }
@@ -293,13 +374,18 @@ void settle(writer_ptr self) {
     MESHFLOW_LOG(err, "bus", "outputs not delivered, offsets not committed: {}", why);
     return;
   }
-  if (st.applied.empty())
-    return;
-  std::vector<kafka_topic_partition> offsets;
-  for (auto [partition, offset] : std::exchange(st.applied, {}))
-    offsets.push_back({st.o.topics.commands.name, partition, offset});
-  self->send(st.commands, commit_atom::value, std::move(offsets));
-  st.last_commit = std::chrono::steady_clock::now();
+  if (!st.applied.empty()) {
+    std::vector<kafka_topic_partition> offsets;
+    for (auto [partition, offset] : std::exchange(st.applied, {}))
+      offsets.push_back({st.o.topics.commands.name, partition, offset});
+    self->send(st.commands, commit_atom::value, std::move(offsets));
+  }
+  if (!st.routed.empty()) {
+    std::vector<kafka_topic_partition> offsets;
+    for (const auto& [where, offset] : std::exchange(st.routed, {}))
+      offsets.push_back({where.first, where.second, offset});
+    self->send(st.events, commit_atom::value, std::move(offsets));
+  }
 }
 
 caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
@@ -313,21 +399,27 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
     settle(self);
     self->send_exit(self->state.commands, msg.reason);
     self->send_exit(self->state.events, msg.reason);
+    self->send_exit(self->state.archive, msg.reason);
     self->quit(msg.reason);
   });
   self->delayed_send(self, commit_interval, tick_atom::value);
   return {
-    [self](caf::actor& commands, caf::actor& events) {
+    [self](caf::actor& commands, caf::actor& events, caf::actor& archive) {
       self->state.commands = std::move(commands);
       self->state.events = std::move(events);
+      self->state.archive = std::move(archive);
+    },
+    [self](archive_atom a, const std::string& id) -> caf::result<std::string> {
+      self->delegate(self->state.archive, a, id);
+      return caf::delegated<std::string>{};
     },
     [self](tick_atom) {
       settle(self);
       self->delayed_send(self, commit_interval, tick_atom::value);
     },
     [self](write_atom, bus_writes& w) { write(self, w); },
-    [self](listen_atom, std::vector<std::string>& topics) {
-      self->send(self->state.events, listen_atom::value, std::move(topics));
+    [self](listen_atom, std::vector<std::string>& consumed, std::vector<std::string>& produced) {
+      self->send(self->state.events, listen_atom::value, std::move(consumed), std::move(produced));
     },
     [self](poison_atom, poison& p) {
       auto& st = self->state;
@@ -379,7 +471,8 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
           {"message.max.bytes", std::to_string(record_bytes)}}));
   if (!producer)
     return tl::unexpected(producer.error());
-  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.events.name,
+  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.history.name,
+                                           t.events.name,
                                            t.definitions.name, t.dlq.name},
                                           10s);
       !known)
@@ -418,10 +511,23 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   auto bus = sys.spawn<caf::detached>(writer, std::move(ready));
   auto command_reader = sys.spawn<caf::detached>(reader, std::move(*commands), options, bus,
                                                  std::move(owned), take_fn{take_commands});
+  // The events topic from the start (start_node made it); channels are
+  // added as versions that consume from them are deployed.
+  std::vector<kafka_topic_partition> events_topic;
+  for (std::int32_t p = 0; p < t.events.partitions; ++p)
+    events_topic.push_back({t.events.name, p, transport::kafka_offset_stored});
+  if (auto known = (*events)->learn_topics({t.events.name}, 10s); !known)
+    return tl::unexpected(known.error());
+  auto positioned = start_positions(**events, std::move(events_topic));
+  if (!positioned)
+    return tl::unexpected(positioned.error());
+  events_topic = std::move(*positioned);
+  if (auto assigned = (*events)->assign(events_topic); !assigned)
+    return tl::unexpected(assigned.error());
   auto event_reader = sys.spawn<caf::detached>(reader, std::move(*events), options, bus,
-                                               std::vector<kafka_topic_partition>{},
-                                               take_fn{take_events});
-  caf::anon_send(bus, std::move(command_reader), std::move(event_reader));
+                                               std::move(events_topic), take_fn{take_events});
+  auto archivist = sys.spawn<caf::detached>(archive, options);
+  caf::anon_send(bus, std::move(command_reader), std::move(event_reader), std::move(archivist));
   return bus;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "meshflow/actors/operation_lookup.hpp"
 #include "meshflow/dsl/validate.hpp"
 
 namespace meshflow::actors {
@@ -11,8 +12,46 @@ binding_context binding_context_of(const deploy_settings& s,
   auto dir = plan->definition->file.parent_path();
   return binding_context{std::move(plan),    std::move(dir),        s.natives,
                          s.http_timeout,     s.document_timeout,    s.http,
-                         s.max_concurrent_calls, s.json};
+                         s.max_concurrent_calls, s.json,            s.catalog,
+                         s.bus};
 }
+
+namespace {
+
+/// The topic of each event definition of `w` ("" none): those of `type:
+/// asyncapi` are bound to their operation's channel (SEMANTICS.md,
+/// "Events"), a produced event to a `publish` operation, a consumed one to
+/// a `subscribe` operation. The error is a diagnostic, FILE:LINE:COL at the
+/// event's `source`.
+expected<std::vector<std::string>> event_channels_of(const dsl::workflow& w,
+                                                     const std::string& path,
+                                                     operation_lookup& lookup) {
+  std::vector<std::string> out(w.events.size());
+  for (std::size_t k = 0; k < w.events.size(); ++k) {
+    const auto& e = w.events[k];
+    if (e.type != "asyncapi")
+      continue;
+    auto at = fmt::format("events[{}].source", k);
+    auto refuse = [&](std::string message) {
+      return fail("definition", dsl::to_string({path, w.source_map.find(at),
+                                                dsl::severity::error, at, std::move(message)}));
+    };
+    auto what = fmt::format("event '{}'", e.name);
+    if (!e.source)
+      return refuse(fmt::format("{} of type asyncapi names no operation: give it source: "
+                                "file://DOC#operationId",
+                                what));
+    auto bound = lookup.bind(what, *e.source,
+                             e.kind == dsl::event_kind::produced ? catalog::direction::produce
+                                                                 : catalog::direction::consume);
+    if (!bound)
+      return refuse(std::move(bound.error().message));
+    out[k] = bound->operation.topic;
+  }
+  return out;
+}
+
+} // namespace
 
 std::shared_ptr<prepared_deployment> prepare_deployment(const deploy_settings& s,
                                                         const std::string& path,
@@ -51,12 +90,18 @@ std::shared_ptr<prepared_deployment> prepare_deployment(const deploy_settings& s
     out->schedule = std::move(*schedule);
   }
   auto ctx = binding_context_of(s, out->plan);
+  operation_lookup lookup{s.catalog, ctx.base_dir};
+  auto channels = event_channels_of(w, path, lookup);
+  if (!channels)
+    return refuse(std::move(channels.error().message));
+  out->event_channels = std::move(*channels);
   for (std::size_t k = 0; k < w.functions.size(); ++k) {
-    auto f = prepare_function(ctx, k);
+    auto f = prepare_function(ctx, k, lookup);
     if (!f)
       return refuse(fmt::format("{}: {}", path, f.error().message));
     out->functions.push_back(std::move(*f));
   }
+  out->found_documents = lookup.found();
   return out;
 }
 
@@ -66,6 +111,7 @@ std::shared_ptr<const deployment> install(caf::actor_system& sys, const deploy_s
   dep->plan = p.plan;
   dep->input = std::move(p.input);
   dep->schedule = std::move(p.schedule);
+  dep->event_channels = std::move(p.event_channels);
   auto ctx = binding_context_of(s, p.plan);
   for (auto& f : p.functions)
     dep->bindings.push_back(bind_function(sys, ctx, std::move(f)));

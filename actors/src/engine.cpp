@@ -39,6 +39,7 @@ void take(self_ptr self, std::size_t p, partition_output& out) {
   w.commands = std::move(out.commands);
   w.events = std::move(out.events);
   w.snapshots = std::move(out.snapshots);
+  w.history = std::move(out.history);
   if (offset > 0)
     w.applied.emplace_back(static_cast<std::int32_t>(p), offset);
   self->send(st.bus, write_atom::value, std::move(w));
@@ -93,6 +94,13 @@ caf::behavior engine(self_ptr self, caf::actor event_listener) {
       st.read_up_to[i] = next;
       st.dirty[i] = true;  // an empty batch still commits its offset
       pump(self);
+    },
+    // Business events routed: committed once the commands before are
+    // written.
+    [self](routed_atom, std::vector<transport::kafka_topic_partition>& offsets) {
+      bus_writes w;
+      w.routed = std::move(offsets);
+      self->send(self->state.bus, write_atom::value, std::move(w));
     },
     // A command the bus could not write: its request learns why.
     [self](unwritten_atom, const std::string& id, const std::string& request,

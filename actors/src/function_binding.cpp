@@ -3,8 +3,14 @@
 #include <deque>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "meshflow/actors/bus.hpp"
+#include "meshflow/actors/command.hpp"
+#include "meshflow/actors/operation_lookup.hpp"
+#include "meshflow/catalog/reference.hpp"
 #include "meshflow/dsl/document.hpp"
+#include "meshflow/transport/json_format.hpp"
 
 // From the HTTP client's thread to a REST binding, in process only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::transport::http_outcome)
@@ -32,7 +38,7 @@ invocation_result to_result(const expected<nlohmann::json>& r) {
 caf::behavior expression_binding(caf::event_based_actor*, std::shared_ptr<const dsl::plan> plan,
                                  jq::expression_id id) {
   return {
-    [plan, id](invoke_atom, const std::string& arguments) {
+    [plan, id](invoke_atom, const std::string& arguments, const std::string&) {
       auto input = jq::value::parse(arguments);
       if (!input)
         return invocation_result::failed("arguments", "the action's input is not JSON");
@@ -48,7 +54,7 @@ caf::behavior expression_binding(caf::event_based_actor*, std::shared_ptr<const 
 
 caf::behavior native_binding(caf::event_based_actor*, native_function f) {
   return {
-    [f](invoke_atom, const std::string& arguments) {
+    [f](invoke_atom, const std::string& arguments, const std::string&) {
       auto args = arguments_of(arguments);
       if (!args)
         return to_result(args);
@@ -173,7 +179,8 @@ caf::behavior rest_binding(rest_self self, transport::rest_operation op,
   st.max_in_flight = std::max<std::size_t>(1, max_in_flight);
   self->set_down_handler([self](caf::down_msg& down) { abandon(self, down.source); });
   return {
-    [self](invoke_atom, std::string& arguments) -> caf::result<invocation_result> {
+    [self](invoke_atom, std::string& arguments,
+           const std::string&) -> caf::result<invocation_result> {
       auto& st = self->state;
       auto n = st.next++;
       auto& c = st.calls[n];
@@ -206,9 +213,91 @@ caf::behavior rest_binding(rest_self self, transport::rest_operation op,
   };
 }
 
+/// How long an asyncapi binding waits for the bus: longer than librdkafka's
+/// own delivery timeout (30 s), so that the bus's answer, delivered or not,
+/// comes first.
+constexpr auto publish_timeout = std::chrono::seconds{60};
+
+/// The CloudEvent an asyncapi function publishes for `arguments`, as
+/// structured JSON; error `payload` when they do not satisfy the message's
+/// schema (function_binding.hpp, "How an asyncapi binding publishes").
+expected<std::string> publication_of(const std::string& function,
+                                     const catalog::bound_operation& bound,
+                                     const std::string& source, const nlohmann::json& arguments,
+                                     const std::string& instance_id) {
+  const auto& op = bound.operation;
+  if (auto wrong = op.violations(arguments); !wrong.empty())
+    return fail("payload",
+                fmt::format("function '{}': the arguments do not satisfy the payload schema of "
+                            "operation '{}' ({}): {}; nothing was published",
+                            function, op.id, catalog::document_base_name(bound.document),
+                            fmt::join(wrong, "; ")));
+  transport::cloud_event e;
+  e.id = new_instance_id();
+  e.source = source;
+  e.type = op.id;
+  e.datacontenttype = "application/json";
+  e.data = arguments.dump();
+  if (!instance_id.empty())
+    e.extensions["workflowinstanceid"] = instance_id;
+  auto text = transport::json_format::serialize(e);
+  if (!text)
+    return fail("publish", fmt::format("function '{}': {}", function, text.error().message));
+  return text;
+}
+
+caf::behavior asyncapi_binding(caf::event_based_actor* self, std::string function,
+                               prepared_function::publish how, std::string source,
+                               caf::actor bus) {
+  auto publish = [self, function = std::move(function), how = std::move(how),
+                  source = std::move(source),
+                  bus = std::move(bus)](const std::string& arguments,
+                                        const std::string& instance_id)
+    -> caf::result<invocation_result> {
+    auto args = arguments_of(arguments);
+    if (!args)
+      return to_result(args);
+    auto event = publication_of(function, how.operation, source, *args, instance_id);
+    if (!event)
+      return invocation_result::failed(event.error().code, event.error().message);
+    auto answer = self->make_response_promise<invocation_result>();
+    auto failed = [answer, function, topic = how.operation.operation.topic](
+                    const std::string& why) mutable {
+      answer.deliver(invocation_result::failed(
+        "publish", fmt::format("function '{}': publishing to '{}' failed: {}", function, topic,
+                               why)));
+    };
+    self
+      ->request(bus, publish_timeout, publish_atom::value, how.operation.operation.topic,
+                std::move(*event), instance_id)
+      .then(
+        [answer, failed](const std::string& why) mutable {
+          if (why.empty())
+            answer.deliver(invocation_result::success("{}"));
+          else
+            failed(why);
+        },
+        [self, failed](caf::error& e) mutable { failed(self->system().render(e)); });
+    return answer;
+  };
+  return {
+    [publish](invoke_atom, const std::string& arguments, const std::string& instance_id) {
+      return publish(arguments, instance_id);
+    },
+    // A record handed to the bus goes out; nothing to call back.
+    [](abandon_atom) {},
+  };
+}
+
 } // namespace
 
 expected<prepared_function> prepare_function(const binding_context& ctx, std::size_t index) {
+  operation_lookup lookup{ctx.catalog, ctx.base_dir};
+  return prepare_function(ctx, index, lookup);
+}
+
+expected<prepared_function> prepare_function(const binding_context& ctx, std::size_t index,
+                                             operation_lookup& lookup) {
   const auto& w = *ctx.plan->definition;
   if (index >= w.functions.size())
     return fail("deploy", fmt::format("no function {}", index));
@@ -245,7 +334,14 @@ expected<prepared_function> prepare_function(const binding_context& ctx, std::si
         return fail("deploy", fmt::format("{}: {}", where, op.error().message));
       return prepared_function{index, std::move(*op)};
     }
-    case dsl::function_type::asyncapi:
+    case dsl::function_type::asyncapi: {
+      if (!ctx.bus)
+        return fail("deploy", where + ": this node has no Kafka bus to publish to");
+      auto bound = lookup.bind(where, f.operation, catalog::direction::produce);
+      if (!bound)
+        return tl::unexpected(std::move(bound.error()));
+      return prepared_function{index, prepared_function::publish{std::move(*bound)}};
+    }
     case dsl::function_type::rpc:
     case dsl::function_type::graphql:
     case dsl::function_type::odata:
@@ -259,6 +355,7 @@ caf::actor bind_function(caf::actor_system& sys, const binding_context& ctx,
   struct spawner {
     caf::actor_system& sys;
     const binding_context& ctx;
+    std::size_t index;
     caf::actor operator()(prepared_function::expression& e) const {
       return sys.spawn(expression_binding, ctx.plan, e.id);
     }
@@ -269,8 +366,13 @@ caf::actor bind_function(caf::actor_system& sys, const binding_context& ctx,
       return sys.spawn(rest_binding, std::move(op), ctx.http, ctx.http_timeout, ctx.limits,
                        ctx.max_concurrent_calls);
     }
+    caf::actor operator()(prepared_function::publish& p) const {
+      const auto& w = *ctx.plan->definition;
+      return sys.spawn(asyncapi_binding, w.functions[index].name, std::move(p),
+                       fmt::format("/meshflow/{}", w.identity()), ctx.bus);
+    }
   };
-  return std::visit(spawner{sys, ctx}, prepared.how);
+  return std::visit(spawner{sys, ctx, prepared.index}, prepared.how);
 }
 
 expected<caf::actor> bind_function(caf::actor_system& sys, const binding_context& ctx,

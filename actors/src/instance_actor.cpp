@@ -33,6 +33,7 @@ public:
     supervision job;
     job.binding = st.job->bindings.at(call.function);
     job.arguments = call.arguments.dump();
+    job.instance_id = self_->state.value.id;
     job.retry_for = [&w, action = call.action](const std::string& code) {
       return dsl::retry_for(w, *action, code);
     };
@@ -175,6 +176,14 @@ instance_report report(self_ptr self, std::string answer = {}) {
     r.idle = st.supervisors.empty();
   }
   r.snapshot = snapshot(st.value);
+  const auto& h = st.value.history;
+  if (st.history_reported < h.size()) {
+    auto entries = nlohmann::json::array();
+    for (auto i = st.history_reported; i < h.size(); ++i)
+      entries.push_back(history_entry_json(h[i]));
+    r.history = entries.dump();
+    st.history_reported = h.size();
+  }
   return r;
 }
 
@@ -250,6 +259,7 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
   st.job = std::move(job);
   st.partition = std::move(partition);
   st.value = std::move(start->value);
+  st.history_reported = st.value.history.size();  // reported by its earlier actors
   st.fx = std::make_unique<actor_effects>(self);
   st.run = std::make_unique<machine>(*st.job->plan, st.value, *st.fx, start->limits,
                                      st.job->event_channels);

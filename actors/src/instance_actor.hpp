@@ -29,6 +29,9 @@ struct instance_actor_state {
   /// Supervisors in flight, by the token the machine gave the invocation.
   std::unordered_map<caf::actor_addr, std::uint64_t> tokens;
   std::unordered_map<std::uint64_t, caf::actor> supervisors;
+  /// History entries reported to the partition so far (they go to
+  /// `<cluster>.history`).
+  std::size_t history_reported = 0;
   static inline const char* name = "meshflow.instance";
 };
 

@@ -1059,6 +1059,15 @@ expected<transport::cloud_event> machine::make_event(
   e.id = fmt::format("{}.{}", i_.id, ++i_.events_produced);
   e.source = def.source ? *def.source : fmt::format("/meshflow/{}", i_.workflow_id);
   e.type = def.type;
+  // The EventMesh form (`type: asyncapi`, `source: file://DOC#operationId`)
+  // names an AsyncAPI operation, not the event's attributes: the event is
+  // of the operation's type, from this workflow, as an asyncapi function's
+  // is (function_binding.hpp).
+  if (def.type == "asyncapi" && def.source)
+    if (auto hash = def.source->rfind('#'); hash != std::string::npos) {
+      e.type = def.source->substr(hash + 1);
+      e.source = fmt::format("/meshflow/{}", i_.workflow_id);
+    }
   e.datacontenttype = "application/json";
   e.data = payload.dump();
   for (const auto& [name, value] : attributes) {

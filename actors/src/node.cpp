@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meshflow/actors/bus.hpp"
+#include "meshflow/actors/catalog_actor.hpp"
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/engine.hpp"
 #include "meshflow/actors/partition.hpp"
@@ -56,6 +57,9 @@ struct admin_state {
   };
   std::map<std::string, scheduled> schedules;
   std::uint64_t generations = 0;
+  /// The catalog actor (catalog_actor.hpp), whose snapshots become
+  /// `deploy.catalog`.
+  caf::actor catalog;
   static inline const char* name = "meshflow.admin";
 };
 
@@ -66,7 +70,9 @@ std::string failure(std::string code, std::string message) {
 }
 
 deploy_settings deploy_settings_of(const node_options& o) {
-  return {o.natives, o.http, o.http_timeout, o.document_timeout, o.max_concurrent_calls, o.json};
+  // The catalog and the bus come with the admin (attach_catalog, admin).
+  return {o.natives, o.http,    o.http_timeout, o.document_timeout, o.max_concurrent_calls,
+          o.json,    nullptr, {}};
 }
 
 void dispatch(self_ptr self, command c) {
@@ -88,6 +94,58 @@ caf::behavior deployer(caf::event_based_actor* self, deploy_settings settings) {
       return prepare_deployment(settings, path, text);
     },
   };
+}
+
+// --- the AsyncAPI catalog ----------------------------------------------------
+// The admin starts the catalog actor and watches it: each deploy reads the
+// snapshot current when it begins (`deploy_settings::catalog`); catalog
+// requests go to the catalog actor; documents a deploy found beside its
+// workflow are registered once it is installed.
+
+/// Takes the node's catalog (started by `start_node`) and its snapshot at
+/// the start, and watches it for the next ones.
+void attach_catalog(self_ptr self, caf::actor catalog, catalog_snapshot current) {
+  auto& st = self->state;
+  st.catalog = std::move(catalog);
+  st.deploy.catalog = std::move(current);
+  self->send(st.catalog, catalog_atom::value, watch_atom::value);
+}
+
+/// A catalog request, answered by the catalog actor through the admin (not
+/// delegated: an actor that answers a remote client stays in CAF's registry
+/// until the actor system ends, and a detached one then never ends).
+template <class... Ts>
+caf::result<std::string> ask_catalog(self_ptr self, Ts&&... xs) {
+  auto answer = self->make_response_promise<std::string>();
+  self->request(self->state.catalog, caf::infinite, catalog_atom::value, std::forward<Ts>(xs)...)
+    .then([answer](std::string& r) mutable { answer.deliver(std::move(r)); },
+          [self, answer](caf::error& e) mutable {
+            answer.deliver(failure("catalog", fmt::format("the node's catalog failed: {}",
+                                                          self->system().render(e))));
+          });
+  return answer;
+}
+
+/// Registers the documents that deploying `workflow` read from beside it,
+/// with a notice each.
+void register_found(self_ptr self, const std::string& workflow,
+                    const std::vector<catalog::document_source>& found) {
+  for (const auto& d : found) {
+    if (!self->state.catalog)
+      return;
+    self->request(self->state.catalog, caf::infinite, catalog_atom::value, register_atom::value,
+                  d.name, d.text)
+      .then([workflow, name = d.name](const std::string& answer) {
+        auto j = json::parse(answer, nullptr, false);
+        if (j.contains("error"))
+          MESHFLOW_LOG(warn, "admin", "{}, which workflow '{}' uses, is not in the catalog: {}",
+                       name, workflow, j["error"].value("message", answer));
+        else
+          MESHFLOW_LOG(info, "admin", "registered {} in the catalog: workflow '{}' names it "
+                       "and the catalog did not have it",
+                       name, workflow);
+      });
+  }
 }
 
 /// Arms the timer of the next scheduled start of `workflow`, if any.
@@ -117,6 +175,7 @@ std::string deployed(self_ptr self, prepared_deployment& p, const std::string& p
     for (const auto& b : replaced->bindings)
       self->send_exit(b, caf::exit_reason::user_shutdown);
   st.deployed = std::move(next);
+  register_found(self, dep->plan->definition->identity(), p.found_documents);
   for (const auto& part : st.partitions)
     self->send(part, deployed_atom::value, st.deployed);
   self->send(st.router, deployed_atom::value, st.deployed);
@@ -180,20 +239,25 @@ caf::result<std::string> ask_owner(self_ptr self, const std::string& id, Command
 }
 
 caf::behavior admin(self_ptr self, node_options options, node_link link, caf::actor bus,
-                    caf::actor engine, caf::actor router) {
+                    caf::actor engine, caf::actor router, caf::actor catalog,
+                    catalog_snapshot services) {
   auto& st = self->state;
   st.options = std::move(options);
   st.link = std::move(link);
   st.deploy = deploy_settings_of(st.options);
   st.bus = std::move(bus);
+  st.deploy.bus = st.bus;
   st.engine = std::move(engine);
   st.router = std::move(router);
   auto p = static_cast<std::uint32_t>(st.link.topics.commands.partitions);
   for (std::uint32_t i = 0; i < p; ++i)
-    st.partitions.push_back(
-      spawn_partition(self->system(), {i, st.deployed, st.options.limits, st.engine, st.router}));
+    st.partitions.push_back(spawn_partition(
+      self->system(), {i, st.deployed, st.options.limits, st.engine, st.router, st.bus,
+                       std::max<std::size_t>(1, st.options.keep_ended / p),
+                       st.options.retention}));
   self->send(st.engine, attach_atom::value, st.partitions, st.bus);
   self->send(st.router, attach_atom::value, st.partitions, st.bus);
+  attach_catalog(self, std::move(catalog), std::move(services));
   // The definitions deployed before, in their order, before any request.
   for (auto& [path, text] : std::exchange(st.link.definitions, {})) {
     auto prepared = prepare_deployment(st.deploy, path, text);
@@ -211,6 +275,8 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
     self->send_exit(st.router, msg.reason);
     self->send_exit(st.engine, msg.reason);
     self->send_exit(st.bus, msg.reason);
+    if (st.catalog)
+      self->send_exit(st.catalog, msg.reason);
     for (const auto& dep : st.deployed->all())
       for (const auto& b : dep->bindings)
         self->send_exit(b, msg.reason);
@@ -313,6 +379,14 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
         dispatch(self, std::move(*c));
       arm_schedule(self, workflow);
     },
+    [self](catalog_atom, register_atom, std::string& path, std::string& text) {
+      return ask_catalog(self, register_atom::value, std::move(path), std::move(text));
+    },
+    [self](catalog_atom, list_atom) { return ask_catalog(self, list_atom::value); },
+    [self](catalog_atom, show_atom, std::string& service) {
+      return ask_catalog(self, show_atom::value, std::move(service));
+    },
+    [self](catalog_atom, catalog_snapshot& now) { self->state.deploy.catalog = std::move(now); },
   };
 }
 
@@ -403,9 +477,22 @@ expected<running_node> start_node(caf::actor_system& sys, node_options options) 
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     return tl::unexpected(bus.error());
   }
+  // The catalog before the definitions that bind to it are deployed again.
+  auto catalog = start_catalog(sys, {link.kafka, link.topics.catalog});
+  if (!catalog) {
+    for (const auto& a : {engine, router, *bus})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return fail(catalog.error().code, fmt::format("the node's catalog: {}",
+                                                  catalog.error().message));
+  }
+  catalog_snapshot services;
+  caf::scoped_actor asking{sys};
+  asking->request(*catalog, caf::infinite, catalog_atom::value, get_atom::value)
+    .receive([&](catalog_snapshot& s) { services = std::move(s); }, [](caf::error&) {});
   node.cluster = link.cluster;
   node.admin = sys.spawn(admin, std::move(options), std::move(link), std::move(*bus),
-                         std::move(engine), std::move(router));
+                         std::move(engine), std::move(router), std::move(*catalog),
+                         std::move(services));
   return node;
 }
 

@@ -1,5 +1,6 @@
 #include "meshflow/actors/partition.hpp"
 
+#include <deque>
 #include <map>
 #include <unordered_map>
 
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "instance_actor.hpp"
+#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/protocol.hpp"
 #include "meshflow/log.hpp"
 
@@ -37,6 +39,8 @@ struct partition_state {
 
   partition_options o;
   std::map<std::string, entry> instances;
+  /// The ended instances held, oldest first.
+  std::deque<std::string> ended;
   /// The instance of each animated actor (its DOWN message names it).
   std::unordered_map<caf::actor_addr, std::string> animated;
   /// Admin requests waiting for a command's outcome, by request id.
@@ -114,11 +118,23 @@ void track(self_ptr self, const std::string& id, partition_state::entry& e,
              instance_track{id, e.workflow, e.version, correlation, live});
 }
 
+/// Drops the oldest ended instances beyond the partition's share.
+void evict_ended(self_ptr self) {
+  auto& st = self->state;
+  while (st.ended.size() > st.o.keep_ended) {
+    auto it = st.instances.find(st.ended.front());
+    if (it != st.instances.end() && ended(it->second) && !it->second.actor)
+      st.instances.erase(it);
+    st.ended.pop_front();
+  }
+}
+
 /// Instance `id` ended: its waiters are answered; it stays as its final
-/// snapshot.
+/// snapshot, among the most recent.
 void ended_now(self_ptr self, const std::string& id, partition_state::entry& e) {
   forget_actor(self, e);
   track(self, id, e, e.correlation);
+  self->state.ended.push_back(id);
   auto dep = self->state.o.deployed->find(e.workflow, e.version);
   auto i = restore(e.snapshot);
   if (!i || !dep)
@@ -127,6 +143,7 @@ void ended_now(self_ptr self, const std::string& id, partition_state::entry& e) 
   for (auto& w : e.waiters)
     w.deliver(text);
   e.waiters.clear();
+  evict_ended(self);
 }
 
 /// Takes a report of instance `id`'s actor: its snapshot, its status; an
@@ -140,6 +157,8 @@ void take_report(self_ptr self, instance_report& r) {
   e.snapshot = r.snapshot;
   e.status = r.status;
   st.changed[r.id] = std::move(r.snapshot);
+  if (!r.history.empty())
+    st.out.history.emplace_back(r.id, std::move(r.history));
   if (ended(e)) {
     ended_now(self, r.id, e);
     return;
@@ -312,18 +331,57 @@ void set_alarm(self_ptr self) {
                      tick_atom::value);
 }
 
+enum class query_kind { get, history };
+
 /// What `get`, `history` and `wait` answer from an instance's snapshot.
-std::string described(self_ptr self, const partition_state::entry& e, bool history) {
-  auto i = restore(e.snapshot);
+std::string described(self_ptr self, const std::string& snapshot_bytes, query_kind kind) {
+  auto i = restore(snapshot_bytes);
   if (!i)
     return failure("snapshot", i.error().message);
-  if (history)
+  if (kind == query_kind::history)
     return history_json(*i).dump();
-  auto dep = self->state.o.deployed->find(e.workflow, e.version);
+  auto dep = self->state.o.deployed->find(i->workflow_id, i->version);
   if (!dep)
-    return failure("snapshot", fmt::format("version '{}' of '{}' is not deployed", e.version,
-                                           e.workflow));
+    return failure("snapshot", fmt::format("version '{}' of '{}' is not deployed", i->version,
+                                           i->workflow_id));
   return describe(*i, *dep->plan).dump();
+}
+
+/// A query about instance `id`: from its snapshot in memory, else from its
+/// last snapshot in `<cluster>.instances`, within the retention.
+caf::result<std::string> query(self_ptr self, const std::string& id, query_kind kind) {
+  auto& st = self->state;
+  auto not_found = [&] {
+    return failure("not-found", fmt::format("no instance '{}' on this node", id));
+  };
+  if (auto it = st.instances.find(id); it != st.instances.end())
+    return described(self, it->second.snapshot, kind);
+  if (!st.o.bus)
+    return not_found();
+  auto promise = self->make_response_promise<std::string>();
+  self->request(st.o.bus, caf::infinite, archive_atom::value, id)
+    .then(
+      [self, promise, id, kind](std::string& snap) mutable {
+        auto i = snap.empty() ? expected<instance>{fail("not-found", "")} : restore(snap);
+        if (!i || !is_final(i->status)) {
+          // Not in the topic, or live there but not here: not this node's.
+          promise.deliver(failure("not-found", fmt::format("no instance '{}' on this node", id)));
+          return;
+        }
+        auto ended_at = i->history.empty() ? epoch_ms{0} : i->history.back().at;
+        auto retention = self->state.o.retention.count();
+        if (now_ms() - ended_at > retention) {
+          promise.deliver(failure(
+            "not-found", fmt::format("instance '{}' ended more than the retention ({} s) ago",
+                                     id, retention / 1000)));
+          return;
+        }
+        promise.deliver(described(self, snap, kind));
+      },
+      [promise, id](caf::error&) mutable {
+        promise.deliver(failure("not-found", fmt::format("no instance '{}' on this node", id)));
+      });
+  return promise;
 }
 
 caf::behavior partition(self_ptr self, partition_options options) {
@@ -406,25 +464,18 @@ caf::behavior partition(self_ptr self, partition_options options) {
       if (fired)
         dirty(self);
     },
-    // Queries, answered from snapshots.
-    [self](get_atom, const std::string& id) -> std::string {
-      auto it = self->state.instances.find(id);
-      if (it == self->state.instances.end())
-        return failure("not-found", fmt::format("no instance '{}' on this node", id));
-      return described(self, it->second, false);
+    // Queries, answered from snapshots: of the instances held, else of
+    // the archive.
+    [self](get_atom, const std::string& id) -> caf::result<std::string> {
+      return query(self, id, query_kind::get);
     },
-    [self](history_atom, const std::string& id) -> std::string {
-      auto it = self->state.instances.find(id);
-      if (it == self->state.instances.end())
-        return failure("not-found", fmt::format("no instance '{}' on this node", id));
-      return described(self, it->second, true);
+    [self](history_atom, const std::string& id) -> caf::result<std::string> {
+      return query(self, id, query_kind::history);
     },
     [self](wait_atom, const std::string& id) -> caf::result<std::string> {
       auto it = self->state.instances.find(id);
-      if (it == self->state.instances.end())
-        return failure("not-found", fmt::format("no instance '{}' on this node", id));
-      if (ended(it->second))
-        return described(self, it->second, false);
+      if (it == self->state.instances.end() || ended(it->second))
+        return query(self, id, query_kind::get);
       auto promise = self->make_response_promise<std::string>();
       it->second.waiters.push_back(promise);
       return promise;

@@ -39,10 +39,14 @@ std::string error_json(const meshflow::error& e) {
   return nlohmann::json{{"error", {{"code", e.code}, {"message", e.message}}}}.dump();
 }
 
+nlohmann::json history_entry_json(const history_entry& h) {
+  return {{"at", iso_time(h.at)}, {"kind", h.kind}, {"detail", h.detail}};
+}
+
 nlohmann::json history_json(const instance& i) {
   auto out = nlohmann::json::array();
   for (const auto& h : i.history)
-    out.push_back({{"at", iso_time(h.at)}, {"kind", h.kind}, {"detail", h.detail}});
+    out.push_back(history_entry_json(h));
   return out;
 }
 

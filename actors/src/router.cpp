@@ -245,20 +245,21 @@ int route(self_ptr self, const consumed_event& c, std::string target) {
   return delivered;
 }
 
-/// Tells the bus the channels the deployed versions consume from.
+/// Tells the bus the channels the deployed versions consume from, to read
+/// them, and those they produce to, to make sure they exist.
 void listen(self_ptr self) {
   auto& st = self->state;
   if (!st.bus)
     return;
-  std::set<std::string> topics;
+  std::set<std::string> consumed, produced;
   for (const auto& dep : st.o.deployed->all()) {
     const auto& events = dep->plan->definition->events;
     for (std::size_t d = 0; d < events.size(); ++d)
-      if (events[d].kind == dsl::event_kind::consumed)
-        if (auto channel = dep->channel_of(d); !channel.empty())
-          topics.emplace(channel);
+      if (auto channel = dep->channel_of(d); !channel.empty())
+        (events[d].kind == dsl::event_kind::consumed ? consumed : produced).emplace(channel);
   }
-  self->send(st.bus, listen_atom::value, std::vector<std::string>(topics.begin(), topics.end()));
+  self->send(st.bus, listen_atom::value, std::vector<std::string>(consumed.begin(), consumed.end()),
+             std::vector<std::string>(produced.begin(), produced.end()));
 }
 
 caf::behavior router(self_ptr self, router_options options) {
@@ -302,6 +303,9 @@ caf::behavior router(self_ptr self, router_options options) {
       return answer;
     },
     [self](route_atom, consumed_event& c) { route(self, c, {}); },
+    [self](routed_atom a, std::vector<transport::kafka_topic_partition>& offsets) {
+      self->send(self->state.o.engine, a, std::move(offsets));
+    },
     [self](track_atom, const instance_track& t) {
       auto& st = self->state;
       auto& versions = st.tracked[version_key(t.workflow_id, t.version)];

@@ -41,7 +41,8 @@ void attempt(caf::stateful_actor<supervisor_state>* self) {
   auto timeout = st.job.action_exec_timeout
                    ? std::chrono::duration_cast<caf::timespan>(*st.job.action_exec_timeout)
                    : std::chrono::duration_cast<caf::timespan>(no_timeout);
-  self->request(st.job.binding, timeout, invoke_atom::value, st.job.arguments)
+  self->request(st.job.binding, timeout, invoke_atom::value, st.job.arguments,
+                st.job.instance_id)
     .then(
       [self](invocation_result& r) {
         if (r.ok)

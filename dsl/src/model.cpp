@@ -47,11 +47,10 @@ std::string_view to_string(function_type t) {
 std::optional<std::string> unsupported_function_type(function_type t) {
   switch (t) {
     case function_type::rest:
+    case function_type::asyncapi:
     case function_type::expression:
     case function_type::custom:
       return std::nullopt;
-    case function_type::asyncapi:
-      return "asyncapi functions come with the Kafka runtime; not supported yet";
     case function_type::rpc:
     case function_type::graphql:
     case function_type::odata:

@@ -102,8 +102,18 @@ def ensure_topics(brokers, topics, timeout=30):
     program with a message when the broker cannot be reached.
     """
     admin = AdminClient({"bootstrap.servers": brokers})
+    try:
+        existing = admin.list_topics(timeout=timeout).topics
+    except KafkaException:
+        raise SystemExit(f"store-order: no answer from the broker at {brokers} within "
+                         f"{timeout}s; is it up (scripts/kafka-local start)?") from None
+    # Only what is missing: a broker without CreateTopics (meshflow's
+    # embedded mock, where the node makes its topics) is then never asked.
+    missing = [t for t in topics if t not in existing]
+    if not missing:
+        return
     futures = admin.create_topics([NewTopic(t, num_partitions=-1, replication_factor=-1)
-                                   for t in topics], request_timeout=timeout)
+                                   for t in missing], request_timeout=timeout)
     for topic, future in futures.items():
         try:
             future.result(timeout)

@@ -1,7 +1,8 @@
 // Function bindings, called as the supervisor calls them: expression, custom
 // (native), rest (real HTTP services on loopback: many calls at once, within
-// the function's bound, abandoned for real, bodies within the limits), the
-// two steps prepare and bind, and the types refused at deploy.
+// the function's bound, abandoned for real, bodies within the limits),
+// asyncapi (publishing through a stand-in bus), the two steps prepare and
+// bind, and the types refused at deploy.
 
 #include <condition_variable>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/dsl/load.hpp"
 #include "meshflow/dsl/plan.hpp"
@@ -42,7 +44,7 @@ protected:
   invocation_result invoke(const caf::actor& binding, const std::string& arguments) {
     caf::scoped_actor self{sys_};
     invocation_result out = invocation_result::failed("test", "no answer");
-    self->request(binding, caf::infinite, invoke_atom::value, arguments)
+    self->request(binding, caf::infinite, invoke_atom::value, arguments, std::string{})
       .receive([&](invocation_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = invocation_result::failed("test", sys_.render(e)); });
     return out;
@@ -180,10 +182,12 @@ TEST_F(binding_test, rest_calls_of_one_function_are_in_flight_together) {
   openapi(service_.url(), {"together"});
   auto binding = rest("together");
   caf::scoped_actor self{sys_};
-  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{}))>
+  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{},
+                                     std::string{}))>
     calls;
   for (int k = 0; k < n; ++k)
-    calls.push_back(self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}));
+    calls.push_back(
+      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}));
   for (auto& call : calls)
     call.receive([](invocation_result& r) { EXPECT_EQ(r.result, R"("together")"); },
                  [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
@@ -211,10 +215,12 @@ TEST_F(binding_test, rest_calls_in_flight_are_bounded_by_max_concurrent_calls) {
   ctx.max_concurrent_calls = 2;
   auto binding = rest("work", ctx);
   caf::scoped_actor self{sys_};
-  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{}))>
+  std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{},
+                                     std::string{}))>
     calls;
   for (int k = 0; k < 6; ++k)
-    calls.push_back(self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}));
+    calls.push_back(
+      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}));
   for (auto& call : calls)
     call.receive([](invocation_result& r) { EXPECT_TRUE(r.ok) << r.failure.message; },
                  [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
@@ -227,7 +233,7 @@ TEST_F(binding_test, an_abandoned_rest_call_releases_its_connection) {
   auto binding = rest("never");
   caf::scoped_actor self{sys_};
   // The supervisor's request, never answered ...
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"});
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{});
   ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
   EXPECT_EQ(http_->transfers(), 1u);
   // ... until it gives up (actionExecTimeout): the connection closes.
@@ -238,7 +244,7 @@ TEST_F(binding_test, an_abandoned_rest_call_releases_its_connection) {
 
 /// Calls `binding` and waits for the answer that never comes.
 caf::behavior waiting_requester(caf::event_based_actor* self, caf::actor binding) {
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"})
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{})
     .then([](invocation_result&) {});
   return {[](const std::string&) {}};
 }
@@ -260,7 +266,7 @@ TEST_F(binding_test, a_rest_binding_that_stops_leaves_no_transfer_behind) {
   openapi(silent.url(), {"never"});
   auto binding = rest("never");
   caf::scoped_actor self{sys_};
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"});
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{});
   ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
   caf::anon_send_exit(binding, caf::exit_reason::user_shutdown);
   EXPECT_TRUE(meshflow::testing::eventually([&] { return silent.closed() == 1; }));
@@ -298,6 +304,173 @@ TEST_F(binding_test, a_function_is_prepared_on_one_thread_and_bound_on_another) 
   EXPECT_EQ(std::get<prepared_function::rest>(prepared->how).operation_id, "ping");
   auto binding = bind_function(sys_, ctx, std::move(*prepared));
   EXPECT_EQ(invoke(binding, "{}").result, R"({"pong":true})");
+}
+
+/// A stand-in for the node's bus: keeps what it is asked to publish and
+/// answers `refusal` ("" delivered).
+struct fake_bus {
+  struct publication {
+    std::string topic;
+    nlohmann::json event;
+    std::string key;
+  };
+  std::mutex lock;
+  std::vector<publication> published;
+  std::string refusal;
+
+  static caf::behavior run(caf::event_based_actor*, std::shared_ptr<fake_bus> bus) {
+    return {
+      [bus](publish_atom, const std::string& topic, const std::string& event,
+            const std::string& key) {
+        std::lock_guard<std::mutex> guard{bus->lock};
+        if (bus->refusal.empty())
+          bus->published.push_back({topic, nlohmann::json::parse(event), key});
+        return bus->refusal;
+      },
+    };
+  }
+};
+
+/// An AsyncAPI document of orders: `placeOrder` (publish, its payload needs
+/// a string `id`), `orderPlaced` (subscribe).
+const char* const orders_document = R"(asyncapi: 2.6.0
+info: {title: Orders, version: '1.0.0'}
+channels:
+  order/requests:
+    publish:
+      operationId: placeOrder
+      message:
+        payload:
+          type: object
+          required: [id]
+          properties: {id: {type: string}}
+  order/replies:
+    subscribe:
+      operationId: orderPlaced
+      message: {payload: {type: object}}
+)";
+
+class asyncapi_binding_test : public binding_test {
+protected:
+  asyncapi_binding_test() {
+    auto c = std::make_shared<catalog::service_catalog>();
+    EXPECT_TRUE(c->add("specs/orders.yaml", orders_document).registered);
+    ctx_.catalog = std::move(c);
+    ctx_.bus = sys_.spawn(fake_bus::run, bus_);
+  }
+  /// Stopped, a binding drops the timeouts of its requests to the bus (the
+  /// actor system would wait for them).
+  ~asyncapi_binding_test() override {
+    for (const auto& b : bindings_)
+      caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  }
+
+  /// The binding of an asyncapi function with `operation`.
+  expected<caf::actor> publisher(const std::string& operation) {
+    ctx_.plan = plan_of("  - {name: place, type: asyncapi, operation: '" + operation + "'}\n");
+    auto b = bind_function(sys_, ctx_, 0);
+    if (b)
+      bindings_.push_back(*b);
+    return b;
+  }
+
+  /// What the binding answers to a call on behalf of `instance_id`.
+  invocation_result invoke_for(const caf::actor& binding, const std::string& arguments,
+                               const std::string& instance_id) {
+    caf::scoped_actor self{sys_};
+    invocation_result out = invocation_result::failed("test", "no answer");
+    self->request(binding, caf::infinite, invoke_atom::value, arguments, instance_id)
+      .receive([&](invocation_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out = invocation_result::failed("test", sys_.render(e)); });
+    return out;
+  }
+
+  std::shared_ptr<fake_bus> bus_ = std::make_shared<fake_bus>();
+  binding_context ctx_;
+  std::vector<caf::actor> bindings_;
+};
+
+TEST_F(asyncapi_binding_test, a_call_publishes_its_arguments_as_a_cloud_event_to_the_topic) {
+  auto place = publisher("file://orders.yaml#placeOrder");
+  ASSERT_TRUE(place) << place.error().message;
+  auto r = invoke_for(*place, R"({"id": "o-1"})", "instance-7");
+  ASSERT_TRUE(r.ok) << r.failure.message;
+  EXPECT_EQ(r.result, "{}");
+  ASSERT_EQ(bus_->published.size(), 1u);
+  auto p = bus_->published[0];
+  EXPECT_EQ(p.topic, "order.requests");
+  EXPECT_EQ(p.key, "instance-7");
+  EXPECT_EQ(p.event["type"], "placeOrder");
+  EXPECT_EQ(p.event["source"], "/meshflow/t");
+  EXPECT_EQ(p.event["specversion"], "1.0");
+  EXPECT_EQ(p.event["datacontenttype"], "application/json");
+  EXPECT_EQ(p.event["data"], nlohmann::json({{"id", "o-1"}}));
+  EXPECT_EQ(p.event["workflowinstanceid"], "instance-7");
+  EXPECT_FALSE(p.event.value("id", "").empty());
+  // A call that names no instance: no extension, no key.
+  ASSERT_TRUE(invoke(*place, R"({"id": "o-2"})").ok);
+  ASSERT_EQ(bus_->published.size(), 2u);
+  EXPECT_FALSE(bus_->published[1].event.contains("workflowinstanceid"));
+  EXPECT_EQ(bus_->published[1].key, "");
+  EXPECT_NE(bus_->published[1].event["id"], p.event["id"]);
+}
+
+TEST_F(asyncapi_binding_test, what_the_bus_does_not_deliver_is_error_publish) {
+  auto place = publisher("#placeOrder");
+  ASSERT_TRUE(place) << place.error().message;
+  bus_->refusal = "Local: Message timed out";
+  auto r = invoke(*place, R"({"id": "o-1"})");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.code, "publish");
+  EXPECT_EQ(r.failure.message, "function 'place': publishing to 'order.requests' failed: Local: "
+                               "Message timed out");
+  // A bus that is gone is a publish error too.
+  caf::anon_send_exit(ctx_.bus, caf::exit_reason::user_shutdown);
+  auto gone = invoke(*place, R"({"id": "o-1"})");
+  EXPECT_EQ(gone.failure.code, "publish") << gone.failure.message;
+}
+
+TEST_F(asyncapi_binding_test, arguments_the_payload_schema_refuses_are_error_payload) {
+  auto place = publisher("orders.yaml#placeOrder");
+  ASSERT_TRUE(place) << place.error().message;
+  auto r = invoke(*place, R"({"id": 42})");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.code, "payload");
+  EXPECT_NE(r.failure.message.find("function 'place': the arguments do not satisfy the payload "
+                                   "schema of operation 'placeOrder' (orders.yaml)"),
+            std::string::npos)
+    << r.failure.message;
+  EXPECT_NE(r.failure.message.find("nothing was published"), std::string::npos);
+  EXPECT_TRUE(bus_->published.empty());
+}
+
+TEST_F(asyncapi_binding_test, asyncapi_functions_bind_to_publish_operations_found_somewhere) {
+  auto reply = publisher("orders.yaml#orderPlaced");
+  ASSERT_FALSE(reply);
+  EXPECT_NE(reply.error().message.find("function 'place': operation 'orderPlaced' of "
+                                       "'orders.yaml' is a subscribe operation"),
+            std::string::npos)
+    << reply.error().message;
+  auto nowhere = publisher("file://billing.yaml#charge");
+  ASSERT_FALSE(nowhere);
+  EXPECT_NE(nowhere.error().message.find("operation 'charge' of 'billing.yaml' is neither in the "
+                                         "catalog nor in a file beside the workflow"),
+            std::string::npos)
+    << nowhere.error().message;
+  // Beside the workflow (the binding's base folder), it is found.
+  std::ofstream{dir_ / "billing.yaml"} << "asyncapi: 2.6.0\ninfo: {title: Billing, version: "
+                                          "'1'}\nchannels:\n  billing:\n    publish:\n"
+                                          "      operationId: charge\n";
+  ctx_.base_dir = dir_;
+  auto charge = publisher("file://billing.yaml#charge");
+  ASSERT_TRUE(charge) << charge.error().message;
+  ASSERT_TRUE(invoke(*charge, "{}").ok);
+  EXPECT_EQ(bus_->published.at(0).topic, "billing");
+  // No bus, no publishing.
+  ctx_.bus = {};
+  auto unbound = publisher("#placeOrder");
+  ASSERT_FALSE(unbound);
+  EXPECT_NE(unbound.error().message.find("no Kafka bus"), std::string::npos);
 }
 
 TEST_F(binding_test, unsupported_function_types_are_refused_at_deploy) {

@@ -11,8 +11,9 @@ stand-in `meshflow ls`, and checks the summary line.
 
     python3 tests/examples/store_order_services.py [--brokers HOST:PORT] [unittest options]
 
-Without --brokers it starts a broker of its own with scripts/kafka-local
-(and stops it). It runs under the venv of scripts/bootstrap, re-executing
+Without --brokers it uses the ctest fixture's broker
+($MESHFLOW_KAFKA_BOOTSTRAP_FILE), else starts a broker of its own with
+scripts/kafka-local (and stops it). It runs under the venv of scripts/bootstrap, re-executing
 itself there when started by another interpreter.
 """
 import argparse
@@ -379,6 +380,9 @@ def main():
     parser.add_argument("--brokers", help="a running broker (default: start one with kafka-local)")
     args, rest = parser.parse_known_args()
     state = None
+    fixture = os.environ.get("MESHFLOW_KAFKA_BOOTSTRAP_FILE")
+    if not args.brokers and fixture and pathlib.Path(fixture).exists():
+        args.brokers = pathlib.Path(fixture).read_text().strip()  # ctest's broker
     if args.brokers:
         BROKERS = args.brokers
     else:

@@ -287,7 +287,9 @@ expected<void> kafka_admin::ensure_topics(const std::vector<kafka_topic_spec>& t
 
   // 2. A created topic reaches the brokers' metadata a moment after the
   //    controller has it: wait for that, so that whoever uses the topics
-  //    next finds them with their partitions.
+  //    next finds them with their partitions. So may one that "existed":
+  //    created meanwhile by someone else (a client's metadata request, on
+  //    a broker that creates topics on first use).
   for (const auto* spec : created)
     for (;;) {
       auto count = partition_count(spec->name, left_until(deadline));
@@ -307,6 +309,10 @@ expected<void> kafka_admin::ensure_topics(const std::vector<kafka_topic_spec>& t
   std::vector<std::string> named_policies;
   for (const auto* spec : existing) {
     auto count = partition_count(spec->name, left_until(deadline));
+    while (count && !*count && left_until(deadline).count() > 0) {
+      std::this_thread::sleep_for(milliseconds{20}); // the broker's pace, not a test's
+      count = partition_count(spec->name, left_until(deadline));
+    }
     if (!count)
       return tl::unexpected(count.error());
     if (!*count)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "kafka_common.hpp"
@@ -645,8 +646,20 @@ expected<kafka_watermarks> kafka_consumer::watermarks(const std::string& topic,
                                                       std::int32_t partition,
                                                       milliseconds timeout) const {
   kafka_watermarks marks;
-  auto code = self_->consumer->query_watermark_offsets(topic, partition, &marks.low,
-                                                       &marks.high, to_ms(timeout));
+  // A partition created a moment ago may have no leader yet, or one that
+  // does not know it leads it yet: ask again until the deadline.
+  auto deadline = clock_type::now() + timeout;
+  RdKafka::ErrorCode code;
+  for (;;) {
+    code = self_->consumer->query_watermark_offsets(
+      topic, partition, &marks.low, &marks.high,
+      to_ms(std::max(left_until(deadline), milliseconds{1})));
+    bool leaderless = code == RdKafka::ERR_NOT_LEADER_FOR_PARTITION
+                      || code == RdKafka::ERR_LEADER_NOT_AVAILABLE;
+    if (!leaderless || left_until(deadline).count() <= 0)
+      break;
+    std::this_thread::sleep_for(milliseconds{50}); // the broker's pace, not a test's
+  }
   if (code == RdKafka::ERR__TIMED_OUT)
     return fail(errc::timeout,
                 fmt::format("watermarks of {} [{}]: no answer within {} ms{}", topic,

@@ -53,14 +53,28 @@ using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
 /// round.
 using write_atom = caf::atom_constant<caf::atom("write")>;
 
-/// `(listen_atom, topics)`: the business topics to consume (all of them,
-/// replacing the previous list).
+/// `(listen_atom, consumed, produced)`: the business topics to consume
+/// (more of them: a topic is read until the node stops), and those the
+/// node produces to; each is created (with the cluster's partition count)
+/// when missing, so that services can subscribe before the first event.
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
+
+/// `(archive_atom, instance_id) -> std::string`: the instance's latest
+/// snapshot in `<cluster>.instances`, "" when there is none (or its record
+/// was deleted). Reads the instance's partition of the topic to its end:
+/// the slow path of a query for an instance no partition holds in memory.
+using archive_atom = caf::atom_constant<caf::atom("archive")>;
 
 /// The header of every record of `<cluster>.commands` that says what kind
 /// of command it holds (`start`, `event`, `pause`, ...; command.hpp's
 /// `kind_of`), for people and tools that read the topic.
 inline constexpr std::string_view command_kind_header = "meshflow-command";
+
+/// `(routed_atom, offsets)`: the events read before these offsets (of the
+/// business topics) are routed; passed along router -> engine -> bus, in
+/// order with the commands they became, so that the bus commits them once
+/// those commands are written.
+using routed_atom = caf::atom_constant<caf::atom("routed")>;
 
 /// What the bus writes in one round.
 struct bus_writes {
@@ -70,11 +84,17 @@ struct bus_writes {
   std::vector<produced_event> events;
   /// Instance id -> snapshot, to `<cluster>.instances`.
   std::vector<std::pair<std::string, std::string>> snapshots;
+  /// Instance id -> new history entries (a JSON array), to
+  /// `<cluster>.history`.
+  std::vector<std::pair<std::string, std::string>> history;
   /// Key (`id@version`) -> record value, to `<cluster>.definitions`.
   std::vector<std::pair<std::string, std::string>> definitions;
   /// The commands of these partitions are applied up to (not including)
   /// these offsets: committed once everything above is written.
   std::vector<std::pair<std::int32_t, std::int64_t>> applied;
+  /// The business events routed up to these offsets: committed in the
+  /// router's group once everything above is written.
+  std::vector<transport::kafka_topic_partition> routed;
 };
 
 /// Where the bus connects and whom it feeds.
@@ -98,4 +118,6 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options);
 
 } // namespace meshflow::actors
 
+// In process, between a node's actors.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshflow::actors::bus_writes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshflow::transport::kafka_topic_partition>)

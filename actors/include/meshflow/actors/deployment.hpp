@@ -6,12 +6,19 @@
 // A deploy has two halves:
 //  1. `prepare_deployment` does everything that may block — check strictly,
 //     compile, read the documents the definition names (JSON Schema,
-//     OpenAPI) and prepare its functions — on a thread of its own (the
-//     admin's deployers), so that a slow document server holds only that
-//     deploy;
+//     OpenAPI), bind its `asyncapi` events to their Kafka topics and prepare
+//     its functions — on a thread of its own (the admin's deployers), so
+//     that a slow document server holds only that deploy;
 //  2. `install` binds the prepared functions (it only spawns actors) and
 //     makes a `deployment`: immutable, shared by all the version's
 //     instances.
+//
+// AsyncAPI references (`type: asyncapi` events, `source: file://DOC#op`;
+// `asyncapi` functions, `operation: DOC#op`) are looked up in the node's
+// catalog as it stood when the deploy began (`deploy_settings::catalog`),
+// else in the document beside the workflow (operation_lookup.hpp). The
+// documents found beside it come back in `prepared_deployment::
+// found_documents`, for the admin to register in the catalog.
 // The node's versions form a `deployment_set`, itself immutable: a deploy
 // makes a new set, which the admin hands to every actor that needs it.
 
@@ -27,6 +34,7 @@
 #include "meshflow/actors/function_binding.hpp"
 #include "meshflow/actors/input_schema.hpp"
 #include "meshflow/actors/schedule.hpp"
+#include "meshflow/catalog/service_catalog.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/error.hpp"
 #include "meshflow/json_limits.hpp"
@@ -59,6 +67,11 @@ struct deploy_settings {
   std::chrono::milliseconds document_timeout{std::chrono::seconds{10}};
   std::size_t max_concurrent_calls = binding_context::default_max_concurrent_calls;
   json_limits json;
+  /// The node's catalog when the deploy began (null: an empty one): what
+  /// the definition's AsyncAPI references resolve against first.
+  std::shared_ptr<const catalog::service_catalog> catalog;
+  /// The node's bus (bus.hpp), for `asyncapi` functions.
+  caf::actor bus;
 };
 
 /// How the functions of `plan` are bound with `s`.
@@ -71,6 +84,14 @@ struct prepared_deployment {
   std::optional<input_schema> input;
   std::optional<start_schedule> schedule;
   std::vector<prepared_function> functions;
+  /// The Kafka topic each event definition is bound to, by index ("" none):
+  /// the topic of the AsyncAPI operation of a `type: asyncapi` event.
+  /// `install` makes it the deployment's `event_channels`.
+  std::vector<std::string> event_channels;
+  /// The AsyncAPI documents read from beside the workflow because the
+  /// catalog lacked them, for the admin to register once the deploy is
+  /// installed.
+  std::vector<catalog::document_source> found_documents;
   /// Why it cannot be deployed (then nothing else is set).
   std::optional<meshflow::error> failure;
 };

@@ -37,6 +37,7 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 ///   (consumed_atom, partition, std::vector<command>, next_offset)
 ///   (dirty_atom, partition index)
 ///   (unwritten_atom, instance_id, request_id, error_json)   from the bus
+///   (routed_atom, offsets)   from the router, to the bus
 /// `event_listener`, if any, is told `(produced_atom, instance_id,
 /// cloudevent_json)` of every event an instance produces.
 caf::actor spawn_engine(caf::actor_system& sys, caf::actor event_listener);

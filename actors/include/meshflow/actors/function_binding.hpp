@@ -2,16 +2,21 @@
 
 // Function bindings (DESIGN.md, "Actors"): one actor per function
 // definition of a deployed workflow, answering the supervisor's
-// `(invoke_atom, arguments)` with an `invocation_result`, and forgetting
-// the call of a supervisor that sends `(abandon_atom)` (supervisor.hpp).
+// `(invoke_atom, arguments, instance_id)` with an `invocation_result`, and
+// forgetting the call of a supervisor that sends `(abandon_atom)`
+// (supervisor.hpp).
 //
 //   expression  jq over the action input (the arguments sent), compiled in
 //               the plan (`functions[i].operation`)
 //   custom      a native C++ function registered by name (`operation`)
 //   rest        an OpenAPI 3 operation called over HTTP, many calls at once
 //               (below)
+//   asyncapi    an AsyncAPI `publish` operation (`operation: DOC#operationId`,
+//               found in the node's catalog, else beside the workflow:
+//               operation_lookup.hpp): each call publishes its arguments as
+//               a CloudEvent to the operation's topic through the node's bus
+//               (below); fire-and-forget, result `{}`
 //   rpc, graphql, odata   refused: "function type X is not supported yet"
-//   asyncapi    comes with the Kafka runtime; refused until then
 //
 // Binding is two steps, so that a deploy need not block its caller on the
 // network: `prepare_function` reads what the function needs (for `rest`
@@ -21,8 +26,8 @@
 // `bind_function(sys, ctx, index)` does both.
 //
 // How a REST binding calls (src/function_binding.cpp, `rest_binding`):
-//  1. A call `(invoke_atom, arguments)` is queued with its response
-//     promise and its requester (the supervisor), which the binding
+//  1. A call `(invoke_atom, arguments, instance_id)` is queued with its
+//     response promise and its requester (the supervisor), which the binding
 //     monitors while it has calls in the queue.
 //  2. Up to `max_concurrent_calls` calls of the function are in flight at
 //     once; the next queued call starts when one ends, in arrival order. To
@@ -45,6 +50,23 @@
 //     thread. A binding that stops cancels what it still has in flight.
 //  REST calls are at-least-once: a call that timed out or was abandoned may
 //  have been performed by the service.
+//
+// How an asyncapi binding publishes (src/function_binding.cpp,
+// `asyncapi_binding`), for `(invoke_atom, arguments, instance_id)`:
+//  1. The arguments are checked against the payload schema of the
+//     operation's message (catalog::operation::violations; nothing is
+//     checked when the message has no schema). A violation is the action's
+//     error `payload`, and nothing is published.
+//  2. They become the data of a CloudEvent: `type` the operationId,
+//     `source` `/meshflow/<workflow id>`, a fresh `id`, `datacontenttype`
+//     `application/json`, and the extension `workflowinstanceid` when the
+//     call names its instance (so that a service's reply finds it, as for
+//     an `eventRef` trigger).
+//  3. The binding asks the bus `(publish_atom, topic, cloudevent_json, key)`
+//     (bus.hpp; the key is the instance id, "" none) and answers `{}` once
+//     the bus says the broker has it, else the action's error `publish`
+//     with the bus's reason. Abandoning a call changes nothing: a record
+//     handed to the bus goes out.
 
 #include <chrono>
 #include <cstddef>
@@ -59,6 +81,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meshflow/actors/supervisor.hpp"
+#include "meshflow/catalog/service_catalog.hpp"
 #include "meshflow/dsl/plan.hpp"
 #include "meshflow/error.hpp"
 #include "meshflow/json_limits.hpp"
@@ -112,7 +135,15 @@ struct binding_context {
   /// Bounds on a REST response body: its size (checked while it arrives)
   /// and its depth (checked before it is parsed).
   json_limits limits;
+  /// The node's AsyncAPI catalog as it stood when the deploy began, where
+  /// `asyncapi` functions find their operations (null: an empty one).
+  std::shared_ptr<const catalog::service_catalog> catalog;
+  /// The node's bus (bus.hpp), through which `asyncapi` functions publish;
+  /// needed for them.
+  caf::actor bus;
 };
+
+class operation_lookup;
 
 /// A fetched document (OpenAPI, JSON Schema) is refused beyond this size:
 /// far above what such documents weigh, far below what would hurt a node.
@@ -137,17 +168,29 @@ struct prepared_function {
     native_function call;
   };
   using rest = transport::rest_operation;
+  /// An `asyncapi` function: what it publishes to.
+  struct publish {
+    /// The operation: its topic, its messages and their payload schemas.
+    catalog::bound_operation operation;
+  };
 
   std::size_t index = 0;
-  std::variant<expression, native, rest> how;
+  std::variant<expression, native, rest, publish> how;
 };
 
 /// Prepares function `index` of the plan's definition, or says why that
 /// function cannot be bound (an unsupported type, an OpenAPI document that
 /// cannot be read, an unknown operationId, an unregistered native
 /// function): deploy errors. May block: it reads, perhaps fetches, the
-/// OpenAPI document of a `rest` function.
+/// OpenAPI document of a `rest` function, and reads the AsyncAPI document
+/// of an `asyncapi` function that `ctx.catalog` lacks.
 expected<prepared_function> prepare_function(const binding_context& ctx, std::size_t index);
+
+/// The same, with the lookup of a whole deploy (deployment.hpp), so that
+/// the AsyncAPI documents it reads from beside the workflow are read once
+/// and registered after.
+expected<prepared_function> prepare_function(const binding_context& ctx, std::size_t index,
+                                             operation_lookup& lookup);
 
 /// Spawns the binding of a prepared function. No I/O; it cannot fail.
 caf::actor bind_function(caf::actor_system& sys, const binding_context& ctx,

@@ -1,11 +1,17 @@
 #pragma once
 
-// A node: the actors that run workflow instances (DESIGN.md, "Actors").
+// A node: the actors that run workflow instances (DESIGN.md, "Actors"), on
+// a Kafka cluster (`node_options::brokers`) or the embedded mock.
 //
 //   admin        the front door (this header): the protocol of protocol.hpp;
 //                requests become commands, queries go to the owner
 //   deployers    one per deploy, on a thread of its own (deployment.hpp)
-//   engine       commands -> batches of the partitions (engine.hpp)
+//   catalog      the AsyncAPI documents of <cluster>.catalog
+//                (catalog_actor.hpp)
+//   bus          the node's Kafka clients: writer, commands reader, events
+//                reader, archive (bus.hpp)
+//   engine       commands read -> batches of the partitions; their outputs
+//                -> the bus (engine.hpp)
 //   router       events -> commands (router.hpp)
 //   partitions   the instances of each partition (partition.hpp)
 //     instance     one per live instance (src/instance_actor.cpp)
@@ -14,13 +20,16 @@
 //                (function_binding.hpp)
 //
 // How a request flows:
-//  - `deploy`: a deployer prepares the definition off the admin's thread;
-//    the admin installs it (binds its functions) and hands the node's new
-//    set of versions to the router and the partitions.
+//  - `deploy`: a deployer prepares the definition off the admin's thread
+//    (binding its AsyncAPI references through the catalog); the admin
+//    installs it (binds its functions), writes it to <cluster>.definitions
+//    and hands the node's new set of versions to the router and the
+//    partitions.
 //  - `start`: the admin checks the input (JSON limits, the
-//    dataInputSchema), picks the version and an instance id, and writes a
-//    start command; `pause`, `resume`, `cancel`, `retry` are commands too,
-//    answered by the owning partition once applied (`await_atom`).
+//    dataInputSchema), picks the version and an instance id, and has the
+//    bus write a start command; it answers once the owning partition has
+//    read it back from Kafka and applied it (`await_atom`). `pause`,
+//    `resume`, `cancel`, `retry` are commands too, answered the same way.
 //  - `get`, `history`, `wait` go to the instance's partition; `ls` to all.
 //  - `event`: the router turns the event into commands.
 //  - `start.schedule`: the admin writes a start command at each time of the
@@ -53,7 +62,7 @@ struct node_options {
   /// thread: a slow one delays that deploy, never the node's other
   /// requests.
   std::chrono::milliseconds document_timeout{std::chrono::seconds{10}};
-  /// The node's HTTP client (REST calls, fetched documents); spawn_admin
+  /// The node's HTTP client (REST calls, fetched documents); start_node
   /// makes one when none is given.
   std::shared_ptr<transport::http_client> http;
   /// A REST function's calls in flight at once (binding_context).
@@ -66,6 +75,12 @@ struct node_options {
   /// Bounds on every JSON document that enters the node: inputs, events,
   /// REST response bodies.
   json_limits json;
+  /// Ended instances held in memory, the most recent (spread over the
+  /// partitions); older ones are read from `<cluster>.instances` when asked
+  /// for (partition.hpp).
+  std::size_t keep_ended = 10'000;
+  /// How long after its end an instance can still be asked for.
+  std::chrono::milliseconds retention{std::chrono::hours{24 * 7}};
   /// The Kafka cluster the node works on (DESIGN.md, "Kafka topics"): the
   /// `bootstrap.servers` of its brokers, or "" for the embedded default, a
   /// mock cluster in this process (bus.hpp; nothing is durable).

@@ -27,6 +27,13 @@
 //     in the partition, which tells the engine once (`dirty_atom`) so that
 //     the engine collects it with its next (possibly empty) batch.
 //
+// Ended instances: an instance that ended stays in memory, as its final
+// snapshot, among the `keep_ended` most recent; an older one is dropped,
+// and a query for it (`get`, `history`, `wait`) reads its final snapshot
+// from `<cluster>.instances` (the bus's archive), up to `retention` after
+// its end. `ls` lists the instances in memory: the live ones and the
+// recently ended.
+//
 // Parking: an instance that reports itself idle, with no command on its way
 // to its actor, lives as its snapshot: the partition tells the actor to go
 // (`park_atom`) and forgets it; the next command wakes a new actor from the
@@ -42,6 +49,7 @@
 // bug) leaves its instance FAULTED with code `crash`, as its last snapshot
 // left it; `retry` carries on from there.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -85,6 +93,8 @@ struct partition_output {
   std::vector<produced_event> events;
   /// Instance id -> its snapshot, for each instance that changed.
   std::vector<std::pair<std::string, std::string>> snapshots;
+  /// Instance id -> its new history entries (a JSON array), in order.
+  std::vector<std::pair<std::string, std::string>> history;
 };
 
 /// What an instance actor tells its partition after each message.
@@ -96,6 +106,8 @@ struct instance_report {
   bool idle = false;
   /// The instance's correlation values (the router's index).
   std::string correlation;
+  /// Its history entries since the last report, as a JSON array ("" none).
+  std::string history;
   /// For the admin request the command carried: the instance as `get`
   /// shows it after the command, or `{"error": ...}` when it refused it.
   std::string answer;
@@ -124,6 +136,13 @@ struct partition_options {
   /// Told `(track_atom, instance_track)` when an instance's correlation
   /// changes or it ends.
   caf::actor router;
+  /// Asked `(archive_atom, id)` for an instance the partition does not hold.
+  caf::actor bus;
+  /// Ended instances held in memory, the most recent ones; the others are
+  /// read from `<cluster>.instances` when asked for.
+  std::size_t keep_ended = 1000;
+  /// How long after its end an instance can still be asked for.
+  std::chrono::milliseconds retention{std::chrono::hours{24 * 7}};
 };
 
 /// Spawns a partition actor. Protocol, besides the batch above (every

@@ -19,6 +19,22 @@
 //   (event_atom, cloudevent_json, id)        -> {"delivered": n}
 //                 id "" = by `workflowinstanceid`, else by correlation (the
 //                 router, router.hpp)
+//
+// The AsyncAPI catalog (the admin hands these to the catalog actor,
+// catalog_actor.hpp):
+//   (catalog_atom, register_atom, path, text) -> {"services": [{id, document,
+//                 title, version, operations, replaced}], "warnings": [...]}
+//                 the client reads the file; `path` is the name the document
+//                 is registered under (references match its base name). A
+//                 broken document is refused (`document`), its diagnostics
+//                 in the message, one `FILE:LINE:COL: error: PATH: MESSAGE`
+//                 a line; warnings are in that format too
+//   (catalog_atom, list_atom)                -> [{id, document, title, version,
+//                 operations}]
+//   (catalog_atom, show_atom, service)       -> the service (catalog::to_json):
+//                 channels with their topics, operations with direction,
+//                 channel, topic, messages; `service` is its id or its
+//                 document's file name (`not-found` otherwise)
 
 #include <string>
 
@@ -42,6 +58,9 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
+using catalog_atom = caf::atom_constant<caf::atom("catalog")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using show_atom = caf::atom_constant<caf::atom("show")>;
 // retry_atom: supervisor.hpp
 
 /// To a node's event listener (node_options::event_listener): (produced_atom,
@@ -51,6 +70,9 @@ using produced_atom = caf::atom_constant<caf::atom("produced")>;
 /// The instance as `get` shows it: id, workflowId, version, status, current
 /// states, data (as it stands: current_data), error.
 nlohmann::json describe(const instance& i, const dsl::plan& p);
+
+/// One history entry as {at, kind, detail}.
+nlohmann::json history_entry_json(const history_entry& h);
 
 /// The instance's history as a JSON array of {at, kind, detail}.
 nlohmann::json history_json(const instance& i);

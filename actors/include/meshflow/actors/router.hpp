@@ -55,6 +55,8 @@ struct router_options {
 ///       admin's `event` request; instance_id "" routes by the event; an
 ///       instance named (or named by `workflowinstanceid`) must be live
 ///   (route_atom, consumed_event)           an event consumed from a channel
+///   (routed_atom, offsets)                 passed on to the engine, after
+///                                          the commands of the events before
 ///   (track_atom, instance_track)           from the partitions
 ///   (deployed_atom, deployments)
 caf::actor spawn_router(caf::actor_system& sys, router_options options);

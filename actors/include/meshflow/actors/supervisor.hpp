@@ -3,7 +3,8 @@
 // One supervisor per action invocation (DESIGN.md, "Actors").
 //
 // How it works:
-//  1. The supervisor sends `(invoke_atom, arguments)` to the function binding
+//  1. The supervisor sends `(invoke_atom, arguments, instance_id)` to the
+//     function binding
 //     as a request that expires after `actionExecTimeout` (CAF's request
 //     timeout, on the actor clock).
 //  2. The binding answers with an `invocation_result`: the result (JSON
@@ -44,7 +45,8 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using action_retry_atom = caf::atom_constant<caf::atom("actretry")>;
 using action_done_atom = caf::atom_constant<caf::atom("actdone")>;
 
-/// What a function binding answers to `(invoke_atom, std::string arguments)`.
+/// What a function binding answers to `(invoke_atom, std::string arguments,
+/// std::string instance_id)`.
 struct invocation_result {
   bool ok = false;
   std::string result;  // JSON text, when ok
@@ -66,6 +68,9 @@ typename Inspector::result_type inspect(Inspector& f, invocation_result& x) {
 struct supervision {
   caf::actor binding;
   std::string arguments;  // JSON text
+  /// The instance the action belongs to (an asyncapi function's event
+  /// names it as `workflowinstanceid`).
+  std::string instance_id;
   /// The retry decision for an error code (dsl::retry_for, bound to the
   /// workflow and the action).
   std::function<std::optional<dsl::retry_policy>(const std::string& code)> retry_for;
