@@ -868,6 +868,16 @@ struct child {
   std::string log;
 };
 
+/// The node, stopped with this process when it is interrupted.
+std::atomic<pid_t> running_node{0};
+
+void on_stop_signal(int sig) {
+  if (pid_t p = running_node.load(); p > 0)
+    ::kill(p, SIGTERM);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 child spawn(const std::vector<std::string>& argv, const std::string& log) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -963,6 +973,7 @@ chain_result run_meshflow(const options& o, std::size_t& next) {
     node = spawn({o.meshflow, "node", "--brokers", o.brokers, "--cluster", cluster, "--listen",
                   "127.0.0.1:0", "--quiet"},
                  node_log);
+    running_node = node.pid;
     auto deadline = steady::now() + 60s;
     std::string failed;
     while (address.empty() && failed.empty()) {
@@ -1150,6 +1161,8 @@ int main(int argc, char** argv) {
   }
   if (o.brokers.empty())
     die("--brokers HOST:PORT is needed (scripts/bench starts a broker)");
+  ::signal(SIGTERM, on_stop_signal);
+  ::signal(SIGINT, on_stop_signal);
   std::size_t per_chain = o.warmup + 2 * o.orders;
   clocks c(2 * per_chain + 1);
   the_clocks = &c;
