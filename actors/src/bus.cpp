@@ -485,8 +485,9 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
 } // namespace
 
 expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
-  // The clients are made here, so that a broker that refuses is an error
-  // of the node's start, not of a later round.
+  // The clients are made and positioned here, before any actor is spawned,
+  // so that a broker that refuses is an error of the node's start (and
+  // leaves nothing running), not of a later round.
   const auto& t = options.topics;
   auto cluster_name = t.commands.name.substr(0, t.commands.name.size() - 9);  // ".commands"
   const auto& bootstrap = options.kafka.at("bootstrap.servers");
@@ -539,12 +540,6 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   if (auto assigned = (*commands)->assign(owned); !assigned)
     return tl::unexpected(assigned.error());
 
-  auto ready = std::make_shared<writer_state>();
-  ready->o = options;
-  ready->producer = std::move(*producer);
-  auto bus = sys.spawn<caf::detached>(writer, std::move(ready));
-  auto command_reader = sys.spawn<caf::detached>(reader, std::move(*commands), options, bus,
-                                                 std::move(owned), take_fn{take_commands});
   // The events topic from the start (start_node made it); channels are
   // added as versions that consume from them are deployed.
   std::vector<kafka_topic_partition> events_topic;
@@ -558,6 +553,12 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   events_topic = std::move(*positioned);
   if (auto assigned = (*events)->assign(events_topic); !assigned)
     return tl::unexpected(assigned.error());
+  auto ready = std::make_shared<writer_state>();
+  ready->o = options;
+  ready->producer = std::move(*producer);
+  auto bus = sys.spawn<caf::detached>(writer, std::move(ready));
+  auto command_reader = sys.spawn<caf::detached>(reader, std::move(*commands), options, bus,
+                                                 std::move(owned), take_fn{take_commands});
   auto event_reader = sys.spawn<caf::detached>(reader, std::move(*events), options, bus,
                                                std::move(events_topic), take_fn{take_events});
   auto archivist = sys.spawn<caf::detached>(archive, options);
