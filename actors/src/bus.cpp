@@ -75,8 +75,10 @@ struct reader_state {
   caf::actor writer;
   /// What this reader reads.
   std::vector<kafka_topic_partition> assigned;
-  /// The events reader: the operations consuming from each channel.
+  /// The events reader: the operations consuming from each channel, and
+  /// whether a listen failed since the last `listening_atom`.
   channel_operations checks;
+  bool listen_failed = false;
   static inline const char* name = "meshflow.bus.reader";
 };
 
@@ -237,6 +239,7 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
   self->send(self, poll_atom::value);
   return {
     [self, take](poll_atom) { read_round(self, take); },
+    [self](listening_atom) { return !std::exchange(self->state.listen_failed, false); },
     [self](commit_atom, const std::vector<kafka_topic_partition>& offsets) {
       if (auto done = self->state.consumer->commit(offsets); !done)
         MESHFLOW_LOG(warn, "bus", "committing offsets of {}: {}", offsets.front().topic,
@@ -272,6 +275,7 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
       if (!ok) {
         MESHFLOW_LOG(err, "bus", "cannot read the business topics {}: {}",
                      fmt::join(wanted, ", "), ok.error().message);
+        st.listen_failed = true;
         return;
       }
       bool was_idle = st.assigned.empty();
@@ -454,6 +458,10 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
     [self](write_atom, bus_writes& w) { write(self, w); },
     [self](listen_atom, channel_operations& consumed, std::vector<std::string>& produced) {
       self->send(self->state.events, listen_atom::value, std::move(consumed), std::move(produced));
+    },
+    [self](listening_atom a) -> caf::result<bool> {
+      self->delegate(self->state.events, a);
+      return caf::delegated<bool>{};
     },
     [self](poison_atom, poison& p) {
       auto& st = self->state;

@@ -1,5 +1,7 @@
 #include "meshflow/actors/deployment.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "meshflow/actors/operation_lookup.hpp"
@@ -47,6 +49,43 @@ expected<std::vector<std::shared_ptr<const catalog::operation>>> event_operation
       return refuse(std::move(bound.error().message));
     out[k] = std::make_shared<const catalog::operation>(std::move(bound->operation));
   }
+  return out;
+}
+
+/// Which event definitions of `w` a running instance can consume: those a
+/// state other than the start state waits for, or an action waits for as
+/// its result. A definition only the start state waits for starts
+/// instances; it is never delivered to running ones.
+std::vector<bool> consumed_while_running(const dsl::workflow& w, std::size_t start) {
+  std::set<std::string> names;
+  auto results = [&](const std::vector<dsl::action>& actions) {
+    for (const auto& a : actions)
+      if (const auto* e = std::get_if<dsl::event_ref>(&a.target); e && e->result_event_ref)
+        names.insert(*e->result_event_ref);
+  };
+  for (std::size_t k = 0; k < w.states.size(); ++k) {
+    const auto& p = w.states[k].properties;
+    if (const auto* e = std::get_if<dsl::event_state>(&p)) {
+      for (const auto& on : e->on_events) {
+        if (k != start)
+          names.insert(on.event_refs.begin(), on.event_refs.end());
+        results(on.actions);
+      }
+    } else if (const auto* c = std::get_if<dsl::callback_state>(&p)) {
+      names.insert(c->event_ref);
+      results({c->action});
+    } else if (const auto* o = std::get_if<dsl::operation_state>(&p)) {
+      results(o->actions);
+    } else if (const auto* f = std::get_if<dsl::foreach_state>(&p)) {
+      results(f->actions);
+    } else if (const auto* b = std::get_if<dsl::parallel_state>(&p)) {
+      for (const auto& branch : b->branches)
+        results(branch.actions);
+    }
+  }
+  std::vector<bool> out;
+  for (const auto& e : w.events)
+    out.push_back(e.kind == dsl::event_kind::consumed && names.contains(e.name));
   return out;
 }
 
@@ -114,6 +153,8 @@ std::shared_ptr<const deployment> install(caf::actor_system& sys, const deploy_s
   dep->schedule = std::move(p.schedule);
   dep->event_channels = std::move(p.event_channels);
   dep->event_operations = std::move(p.event_operations);
+  dep->consumed_while_running =
+    consumed_while_running(*p.plan->definition, p.plan->start_state);
   auto ctx = binding_context_of(s, p.plan);
   for (auto& f : p.functions)
     dep->bindings.push_back(bind_function(sys, ctx, std::move(f)));

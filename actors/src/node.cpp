@@ -292,7 +292,13 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
       self->request(worker, caf::infinite, deploy_atom::value, path, text)
         .then(
           [self, answer, path, text](std::shared_ptr<prepared_deployment>& p) mutable {
-            answer.deliver(deployed(self, *p, path, text, false));
+            // Answered once the node reads the channels the version
+            // consumes from: an event published after the deploy returns
+            // is not missed.
+            auto done = deployed(self, *p, path, text, false);
+            self->request(self->state.router, caf::infinite, listening_atom::value)
+              .then([answer, done](bool) mutable { answer.deliver(done); },
+                    [answer, done](caf::error&) mutable { answer.deliver(done); });
           },
           [self, answer](caf::error& e) mutable {
             answer.deliver(failure("definition", fmt::format("the deploy failed: {}",

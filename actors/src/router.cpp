@@ -146,7 +146,8 @@ void to_live_instances(self_ptr self, const consumed_event& c, std::vector<comma
     const auto& defs = dep->plan->definition->events;
     for (std::size_t k = 0; k < defs.size(); ++k) {
       const auto& d = defs[k];
-      if (d.kind != dsl::event_kind::consumed ||
+      if (d.kind != dsl::event_kind::consumed || k >= dep->consumed_while_running.size() ||
+          !dep->consumed_while_running[k] ||
           !correlate(d, e, {}, dep->channel_of(k), c.channel))
         continue;
       auto attribute = std::find_if(d.correlation.begin(), d.correlation.end(),
@@ -311,6 +312,14 @@ caf::behavior router(self_ptr self, router_options options) {
             nlohmann::json{{"delivered", route(self, {std::move(e), {}}, target)}}.dump());
         });
       return answer;
+    },
+    // After the deployed versions it was told of: once the bus reads
+    // their channels.
+    [self](listening_atom a) -> caf::result<bool> {
+      if (!self->state.bus)
+        return true;
+      self->delegate(self->state.bus, a);
+      return caf::delegated<bool>{};
     },
     [self](route_atom, consumed_event& c) { route(self, c, {}); },
     [self](routed_atom a, std::vector<transport::kafka_topic_partition>& offsets) {

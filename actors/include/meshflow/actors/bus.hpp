@@ -81,6 +81,10 @@ using archive_atom = caf::atom_constant<caf::atom("archive")>;
 /// `kind_of`), for people and tools that read the topic.
 inline constexpr std::string_view command_kind_header = "meshflow-command";
 
+/// `(listening_atom) -> bool`: answered once every `listen_atom` sent
+/// before it is in effect (the topics are read); false if one failed.
+using listening_atom = caf::atom_constant<caf::atom("listening")>;
+
 /// `(routed_atom, offsets)`: the events read before these offsets (of the
 /// business topics) are routed; passed along router -> engine -> bus, in
 /// order with the commands they became, so that the bus commits them once

@@ -57,6 +57,11 @@ struct deployment {
   /// (null: none): its messages' payload schemas check what is consumed.
   std::vector<std::shared_ptr<const catalog::operation>> event_operations;
 
+  /// By event definition: whether a running instance can consume it (a
+  /// state after the start waits for it, or an action's result); the router
+  /// delivers the others to no running instance (they start instances).
+  std::vector<bool> consumed_while_running;
+
   /// The channel of event definition `d` ("" none).
   std::string_view channel_of(std::size_t d) const {
     return d < event_channels.size() ? std::string_view{event_channels[d]} : std::string_view{};

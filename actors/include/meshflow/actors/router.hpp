@@ -55,6 +55,8 @@ struct router_options {
 ///       admin's `event` request; instance_id "" routes by the event; an
 ///       instance named (or named by `workflowinstanceid`) must be live
 ///   (route_atom, consumed_event)           an event consumed from a channel
+///   (listening_atom) -> bool               once the bus reads the channels
+///                                          of the versions deployed before
 ///   (routed_atom, offsets)                 passed on to the engine, after
 ///                                          the commands of the events before
 ///   (track_atom, instance_track)           from the partitions
