@@ -109,11 +109,10 @@ std::string payload_violations(const channel_operations& checks, const std::stri
   auto ops = checks.find(topic);
   if (ops == checks.end() || ops->second.empty())
     return {};
+  // Data that is not JSON is checked as the string it is.
   auto data = nlohmann::json::parse(event.data.value_or(""), nullptr, false);
   if (data.is_discarded())
-    return fmt::format("the data of the event from {} is not JSON, and the operations that "
-                       "consume from it check payloads",
-                       topic);
+    data = event.data.value_or("");
   std::string why;
   for (const auto& op : ops->second) {
     auto wrong = op->violations(data);
@@ -129,6 +128,11 @@ std::string payload_violations(const channel_operations& checks, const std::stri
 /// The business events read, to the router; poison to the writer.
 void take_events(reader_ptr self, std::vector<kafka_record>& records) {
   auto& st = self->state;
+  // Where the router's group reads on, once these are routed (poison
+  // included: its dead letter is written before the commit too).
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+  for (const auto& r : records)
+    next[{r.topic, r.partition}] = r.offset + 1;
   for (auto& r : records) {
     if (const auto& value = r.message.value)
       if (auto within = check_json(*value, st.o.json, "the event"); !within) {
@@ -147,10 +151,6 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
     }
     self->send(st.o.router, route_atom::value, consumed_event{std::move(*event), r.topic});
   }
-  // Poison included: its dead letter is written before the commit too.
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
-  for (const auto& r : records)
-    next[{r.topic, r.partition}] = r.offset + 1;
   std::vector<kafka_topic_partition> offsets;
   for (const auto& [where, offset] : next)
     offsets.push_back({where.first, where.second, offset});
