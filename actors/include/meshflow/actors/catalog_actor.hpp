@@ -30,8 +30,8 @@
 //     resolves each deploy against the snapshot current when it began.
 //
 // Without Kafka (`catalog_settings::kafka` empty) the documents live in the
-// actor only and nothing survives it: the stand-in for a node that does not
-// run on Kafka yet.
+// actor only and nothing survives it: for tests of the actor itself (a node
+// always gives it its cluster, the embedded one included).
 
 #include <chrono>
 #include <memory>
