@@ -12,6 +12,7 @@
 #include <cctype>
 #include <map>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -359,6 +360,22 @@ inline void read_to_end_returns_when_caught_up(const cluster_under_test& c) {
   ASSERT_TRUE(transactional->begin_transaction());
   ASSERT_TRUE(transactional->produce(topic, {.key = "i0", .value = "20"}, 1));
   ASSERT_TRUE(transactional->commit_transaction(30s));
+  auto consumer = kafka_consumer::create(
+    {{"bootstrap.servers", c.bootstrap}, {"group.id", fresh_name("g")}});
+  ASSERT_TRUE(consumer) << consumer.error().message;
+  // The coordinator writes the commit's marker a moment after the commit
+  // returns: wait for it, so that the reader has a marker to step over.
+  if (!c.embedded()) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      auto marks = consumer->watermarks(topic, 1, 30s);
+      ASSERT_TRUE(marks) << marks.error().message;
+      if (marks->high == 22)
+        break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no commit marker";
+      std::this_thread::sleep_for(10ms); // the broker's pace, not a test's
+    }
+  }
 
   std::vector<kafka_record> records;
   auto summary = read_to_end({{"bootstrap.servers", c.bootstrap},
@@ -372,9 +389,6 @@ inline void read_to_end_returns_when_caught_up(const cluster_under_test& c) {
     EXPECT_EQ(records[i].message.value, std::to_string(i));
   EXPECT_EQ(summary->end_offset, c.embedded() ? 21 : 22) << "21 records, + 1 marker";
 
-  auto consumer = kafka_consumer::create(
-    {{"bootstrap.servers", c.bootstrap}, {"group.id", fresh_name("g")}});
-  ASSERT_TRUE(consumer) << consumer.error().message;
   auto marks = consumer->watermarks(topic, 1, 30s);
   ASSERT_TRUE(marks) << marks.error().message;
   EXPECT_EQ(*marks, (kafka_watermarks{0, summary->end_offset}));
