@@ -355,7 +355,7 @@ def main():
         if not path or not pathlib.Path(path).exists():
             sys.exit("engine_on_kafka: no --brokers and no $MESHFLOW_KAFKA_BOOTSTRAP_FILE")
         ARGS.brokers = pathlib.Path(path).read_text().strip()
-    unittest.main(argv=[sys.argv[0], *rest])
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 
 if __name__ == "__main__":

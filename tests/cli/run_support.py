@@ -3,9 +3,12 @@ import json
 import os
 import pathlib
 import re
+import queue
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 import urllib.request
 
@@ -82,16 +85,34 @@ class Node:
         self.proc = subprocess.Popen([meshflow, "node", "--port", "0", *map(str, args)],
                                      stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
+        # A thread reads the lines, so that waiting for them has a deadline.
+        lines = queue.Queue()
+
+        def first_lines():
+            for line in self.proc.stderr:
+                lines.put(line)
+                if "listening on" in line:
+                    return
+            lines.put(None)
+
+        threading.Thread(target=first_lines, daemon=True).start()
         seen = []
-        for line in self.proc.stderr:  # warnings may come first
-            seen.append(line)
+        deadline = time.monotonic() + 120  # a node on a broker just started is slow
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)  # warnings may come first
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
             if match:
                 self.address = f"127.0.0.1:{match.group(1)}"
                 self.pid = self.proc.pid
                 return
         self.proc.kill()
-        raise AssertionError(f"the node did not start: {''.join(seen)}")
+        raise AssertionError(f"the node did not start within 120 s: {''.join(seen)}")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
