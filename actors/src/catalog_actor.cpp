@@ -177,15 +177,19 @@ expected<caf::actor> start_catalog(caf::actor_system& sys, catalog_settings sett
   std::shared_ptr<transport::kafka_producer> producer;
   std::vector<catalog::document_source> documents;
   if (!settings.kafka.empty()) {
-    auto admin = transport::kafka_admin::create(settings.kafka);
-    if (!admin)
-      return tl::unexpected(admin.error());
-    if (auto made = admin->ensure_topics({settings.topic}, settings.timeout); !made)
-      return tl::unexpected(made.error());
-    auto read = read_documents(settings);
-    if (!read)
-      return tl::unexpected(read.error());
-    documents = std::move(*read);
+    if (!settings.topic_made) {
+      auto admin = transport::kafka_admin::create(settings.kafka);
+      if (!admin)
+        return tl::unexpected(admin.error());
+      if (auto made = admin->ensure_topics({settings.topic}, settings.timeout); !made)
+        return tl::unexpected(made.error());
+    }
+    if (!settings.empty) {
+      auto read = read_documents(settings);
+      if (!read)
+        return tl::unexpected(read.error());
+      documents = std::move(*read);
+    }
     auto config = transport::engine_producer_config(settings.kafka["bootstrap.servers"]);
     for (const auto& [key, value] : settings.kafka)
       config[key] = value;

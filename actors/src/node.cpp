@@ -484,7 +484,10 @@ expected<running_node> start_node(caf::actor_system& sys, node_options options) 
     return tl::unexpected(bus.error());
   }
   // The catalog before the definitions that bind to it are deployed again.
-  auto catalog = start_catalog(sys, {link.kafka, link.topics.catalog});
+  catalog_settings catalog_at{link.kafka, link.topics.catalog};
+  catalog_at.topic_made = true;  // above, with the others
+  catalog_at.empty = node.embedded;
+  auto catalog = start_catalog(sys, std::move(catalog_at));
   if (!catalog) {
     for (const auto& a : {engine, router, *bus})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

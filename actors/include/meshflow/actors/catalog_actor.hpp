@@ -8,8 +8,9 @@
 //
 // How it works (src/catalog_actor.cpp):
 //  1. `start_catalog` makes sure the topic exists (one partition,
-//     compacted; `kafka_admin::ensure_topics`) and reads it from its first
-//     record to its end (`transport::read_to_end`). A record is one
+//     compacted; `kafka_admin::ensure_topics`) unless its caller did, and
+//     reads it from its first record to its end (`transport::read_to_end`)
+//     unless it is known to be empty. A record is one
 //     document: key the service id (the document's `id`, else its
 //     `info.title`: catalog/README.md, "Service id"), value the JSON
 //     `{"path": NAME, "text": TEXT}`; a later record of a key replaces an
@@ -63,6 +64,12 @@ struct catalog_settings {
   /// The topic: `engine_topics::catalog` of the node's cluster
   /// (`<cluster>.catalog`, one partition, compacted).
   transport::kafka_topic_spec topic = transport::engine_topics::of()->catalog;
+  /// The caller made sure the topic exists (`start_node` makes all the
+  /// cluster's topics at once): it is not made again.
+  bool topic_made = false;
+  /// The topic holds nothing (a cluster just created, as the embedded
+  /// one): it is not read.
+  bool empty = false;
   /// How long creating, reading the topic and each write may take.
   std::chrono::milliseconds timeout{std::chrono::seconds{30}};
 };
