@@ -42,6 +42,9 @@ void engine_settings::add_to(CLI::App& cmd) {
   cmd.add_option("--retention", retention,
                  "How long after its end an instance can still be asked for, as an ISO 8601 "
                  "duration (default P7D)");
+  cmd.add_option("--commit-interval", commit_interval,
+                 "The longest a Kafka transaction stays open while the node is busy, as an "
+                 "ISO 8601 duration (default PT0.05S); an idle node commits at once");
 }
 
 expected<void> engine_settings::apply(actors::node_options& options) const {
@@ -52,8 +55,13 @@ expected<void> engine_settings::apply(actors::node_options& options) const {
   auto kept = dsl::parse_duration(retention);
   if (!kept)
     return fail("usage", fmt::format("--retention '{}': {}", retention, kept.error().message));
+  auto interval = dsl::parse_duration(commit_interval);
+  if (!interval)
+    return fail("usage", fmt::format("--commit-interval '{}': {}", commit_interval,
+                                     interval.error().message));
   options.keep_ended = keep_ended;
   options.retention = kept->value;
+  options.commit_interval = interval->value;
   options.limits.max_transitions = max_transitions;
   options.json = json();
   options.document_timeout = fetch->value;

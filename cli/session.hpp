@@ -31,9 +31,11 @@ struct engine_settings {
   std::string document_timeout = "PT10S";
   std::size_t keep_ended = actors::node_options{}.keep_ended;
   std::string retention = "P7D";
+  std::string commit_interval = "PT0.05S";
 
   /// Adds `--max-transitions`, `--json-max-bytes`, `--json-max-depth`,
-  /// `--document-timeout`, `--keep-ended` and `--retention`.
+  /// `--document-timeout`, `--keep-ended`, `--retention` and
+  /// `--commit-interval`.
   void add_to(CLI::App& cmd);
   /// Into the node's options; the error names a setting that is wrong.
   expected<void> apply(actors::node_options& options) const;

@@ -3,25 +3,31 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <future>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "meshflow/actors/engine.hpp"
+#include "meshflow/actors/fault_injection.hpp"
 #include "meshflow/actors/protocol.hpp"
 #include "meshflow/actors/router.hpp"
 #include "meshflow/log.hpp"
 #include "meshflow/transport/dead_letter.hpp"
+#include "meshflow/transport/errc.hpp"
 #include "meshflow/transport/json_format.hpp"
 #include "meshflow/transport/kafka_admin.hpp"
 #include "meshflow/transport/kafka_binding.hpp"
 
 // The bus is three actors, each on a thread of its own: the writer (the
-// bus's handle, bus.hpp), which owns the producer, and two readers, one per
-// consumer (the commands; the business topics), which block in their
-// consumer's poll between the messages they are sent. Nothing spins: an
-// idle node waits in librdkafka.
+// bus's handle, bus.hpp), which owns the transactional producer and the
+// member of the commands' group; the events reader, which reads the
+// business topics for the router; the archive. The writer and the reader
+// block in their consumer's poll between the messages they are sent.
+// Nothing spins: an idle node waits in librdkafka.
 
 namespace meshflow::actors {
 
@@ -30,20 +36,25 @@ namespace {
 using namespace std::chrono_literals;
 using transport::kafka_record;
 using transport::kafka_topic_partition;
+namespace errc = transport::errc;
 
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using rewind_atom = caf::atom_constant<caf::atom("rewind")>;
 using poison_atom = caf::atom_constant<caf::atom("poison")>;
 
 /// Records a poll takes at most: enough to carry a backlog in few rounds.
 constexpr std::size_t max_records_per_poll = 2000;
-/// How long a reader waits in its poll before it reads its mailbox again
-/// (a commit to make, topics to read).
+/// How long the events reader waits in its poll before it reads its
+/// mailbox again (topics to read).
 constexpr auto reader_wait = 20ms;
-/// How often the writer serves delivery reports and commits the offsets
-/// whose outputs are delivered (each commit waits for the broker).
-constexpr auto commit_interval = 100ms;
+/// How long the writer waits in its poll with nothing else to do: the
+/// longest a write waits in its mailbox before it is taken.
+constexpr auto writer_wait = 5ms;
+/// How long one try of a transactional call may take before it is tried
+/// again (the broker may be away for longer).
+constexpr auto transaction_call_timeout = 10s;
+/// The longest wait between two tries.
+constexpr auto max_backoff = 5s;
 
 /// A record refused, for the writer to send to the dead-letter topic.
 struct poison {
@@ -66,41 +77,23 @@ std::int32_t partition_in(const transport::kafka_topic_spec& topic, const std::s
   return static_cast<std::int32_t>(partition_of(id, static_cast<std::uint32_t>(topic.partitions)));
 }
 
-// -- readers ------------------------------------------------------------------
+// -- the events reader ---------------------------------------------------------
 
 struct reader_state {
   std::shared_ptr<const void> cluster;  // outlives the consumer
   std::shared_ptr<transport::kafka_consumer> consumer;
   bus_options o;
   caf::actor writer;
-  /// What this reader reads.
+  /// What it reads.
   std::vector<kafka_topic_partition> assigned;
-  /// The events reader: the operations consuming from each channel, and
-  /// whether a listen failed since the last `listening_atom`.
+  /// The operations consuming from each channel, and whether a listen
+  /// failed since the last `listening_atom`.
   channel_operations checks;
   bool listen_failed = false;
   static inline const char* name = "meshflow.bus.reader";
 };
 
 using reader_ptr = caf::stateful_actor<reader_state>*;
-
-/// The commands read, per partition, to the engine; poison to the writer.
-void take_commands(reader_ptr self, std::vector<kafka_record>& records) {
-  auto& st = self->state;
-  std::map<std::int32_t, std::pair<std::vector<command>, std::int64_t>> by_partition;
-  for (auto& r : records) {
-    auto& [batch, next] = by_partition[r.partition];
-    next = r.offset + 1;
-    auto c = decode_command(r.message.value.value_or(""));
-    if (!c) {
-      self->send(st.writer, poison_atom::value, poison{std::move(r), c.error()});
-      continue;
-    }
-    batch.push_back(std::move(*c));
-  }
-  for (auto& [p, batch] : by_partition)
-    self->send(st.o.engine, consumed_atom::value, p, std::move(batch.first), batch.second);
-}
 
 /// Why no operation consuming from `topic` accepts `event`'s data ("" one
 /// does, or none checks it).
@@ -157,10 +150,8 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
   self->send(st.o.router, routed_atom::value, std::move(offsets));
 }
 
-using take_fn = void (*)(reader_ptr, std::vector<kafka_record>&);
-
 /// One poll, then the mailbox, then the next poll — while assigned.
-void read_round(reader_ptr self, take_fn take) {
+void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.assigned.empty())
     return;  // polled again once told what to read
@@ -169,7 +160,7 @@ void read_round(reader_ptr self, take_fn take) {
     MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.assigned.front().topic,
                  records.error().message);
   else if (!records->empty())
-    take(self, *records);
+    take_events(self, *records);
   self->send(self, poll_atom::value);
 }
 
@@ -225,11 +216,11 @@ expected<std::vector<kafka_topic_partition>> start_positions(
   return committed;
 }
 
-/// Reads `assigned` (and, for the events reader, the topics it is told to
-/// read as well) and hands each record to `take`.
+/// Reads `assigned` and the topics it is told to read as well, and hands
+/// each record to the router.
 caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer> consumer,
                      bus_options o, caf::actor writer,
-                     std::vector<kafka_topic_partition> assigned, take_fn take) {
+                     std::vector<kafka_topic_partition> assigned) {
   auto& st = self->state;
   st.cluster = o.cluster;
   st.consumer = std::move(consumer);
@@ -238,12 +229,23 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
   st.assigned = std::move(assigned);
   self->send(self, poll_atom::value);
   return {
-    [self, take](poll_atom) { read_round(self, take); },
+    [self](poll_atom) { read_round(self); },
     [self](listening_atom) { return !std::exchange(self->state.listen_failed, false); },
-    [self](commit_atom, const std::vector<kafka_topic_partition>& offsets) {
-      if (auto done = self->state.consumer->commit(offsets); !done)
-        MESHFLOW_LOG(warn, "bus", "committing offsets of {}: {}", offsets.front().topic,
-                     done.error().message);
+    // The transaction that committed the router's offsets aborted: read
+    // again from the committed ones.
+    [self](rewind_atom) {
+      auto& st = self->state;
+      auto committed = st.consumer->committed(st.assigned, 30s);
+      if (!committed) {
+        MESHFLOW_LOG(err, "bus", "cannot rewind the business topics: {}",
+                     committed.error().message);
+        return;
+      }
+      for (const auto& p : *committed)
+        if (p.offset >= 0)
+          if (auto sought = st.consumer->seek(p, 10s); !sought)
+            MESHFLOW_LOG(err, "bus", "cannot rewind {}/{}: {}", p.topic, p.partition,
+                         sought.error().message);
     },
     [self](listen_atom, channel_operations& consumed, const std::vector<std::string>& produced) {
       auto& st = self->state;
@@ -288,6 +290,15 @@ caf::behavior reader(reader_ptr self, std::shared_ptr<transport::kafka_consumer>
 
 // -- the archive --------------------------------------------------------------
 
+/// The settings of every client that reads the engine's topics: only what
+/// committed transactions wrote.
+transport::kafka_config committed_reading(const bus_options& o) {
+  auto c = o.kafka;
+  c["isolation.level"] = "read_committed";
+  return c;
+}
+
+
 /// Answers `archive_atom` requests, one at a time, on a thread of its own
 /// (each reads a partition of the instances topic to its end).
 caf::behavior archive(caf::event_based_actor*, bus_options o) {
@@ -296,7 +307,7 @@ caf::behavior archive(caf::event_based_actor*, bus_options o) {
       const auto& topic = o.topics.instances;
       std::string latest;
       auto read = transport::read_to_end(
-        o.kafka, topic.name, partition_in(topic, id),
+        committed_reading(o), topic.name, partition_in(topic, id),
         [&](const kafka_record& r) {
           if (r.message.key == id)
             latest = r.message.value.value_or("");
@@ -314,32 +325,209 @@ caf::behavior archive(caf::event_based_actor*, bus_options o) {
 
 // -- the writer ---------------------------------------------------------------
 
+struct writer_state;
+using writer_ptr = caf::stateful_actor<writer_state>*;
+
+/// Hears of the commands' partitions coming and going, inside the
+/// consumer's poll, on the writer's thread.
+struct ownership final : transport::kafka_rebalance_listener {
+  writer_ptr self = nullptr;
+  void on_assigned(const std::vector<kafka_topic_partition>& partitions) override;
+  void on_revoked(const std::vector<kafka_topic_partition>& partitions) override;
+  void on_lost(const std::vector<kafka_topic_partition>& partitions) override;
+};
+
 struct writer_state {
-  std::shared_ptr<const void> cluster;  // outlives the producer
+  std::shared_ptr<const void> cluster;  // outlives the clients
   std::optional<transport::kafka_producer> producer;
+  /// The member of the commands' group (on the embedded default, the
+  /// reader of every partition).
+  std::shared_ptr<transport::kafka_consumer> commands;
+  /// The events reader's consumer: only its group metadata is taken here.
+  std::shared_ptr<transport::kafka_consumer> events_consumer;
+  ownership listener;
+  bool embedded = false;
+  bool attached = false;
   bus_options o;
-  caf::actor commands;  // the commands reader, which commits
-  caf::actor events;    // the events reader
+  caf::actor events;  // the events reader
   caf::actor archive;
   transport::dead_letter_queue dlq{""};
-  /// Per partition of the commands: the offset applied up to, not yet
-  /// committed.
+  /// The commands' partitions owned, each with its epoch of ownership.
+  std::map<std::int32_t, std::uint64_t> owned;
+  std::uint64_t epochs = 0;
+  /// The open transaction: since when, whether it holds a business event
+  /// (for the crash-before-commit fault), the offsets it commits, and the
+  /// admin requests whose commands it holds (answered if it aborts).
+  bool in_transaction = false;
+  std::chrono::steady_clock::time_point began;
+  bool holds_event = false;
+  /// Writes taken since the last round.
+  std::size_t writes = 0;
+  /// A record of a batch's outputs could not even be queued: the
+  /// transaction must not commit the batch's offset without it.
+  bool doomed = false;
   std::map<std::int32_t, std::int64_t> applied;
-  /// Per business topic partition: the offset routed up to, not yet
-  /// committed.
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> routed;
-  /// `publish` requests waiting for their record's delivery.
-  std::vector<std::pair<caf::response_promise, std::string>> publishing;
+  std::vector<std::pair<std::string, std::string>> requests;
+  /// Whether the last transactional call succeeded; a retry loop says once
+  /// that the node waits for the brokers, and once that it is back.
+  bool healthy = true;
   static inline const char* name = "meshflow.bus";
 };
 
-using writer_ptr = caf::stateful_actor<writer_state>*;
+/// The last committed snapshot of each instance of partition `p` of
+/// `<cluster>.instances` (a deleted one is no instance).
+expected<partition_snapshots> snapshots_of(const bus_options& o, std::int32_t p) {
+  std::map<std::string, std::string> latest;
+  auto read = transport::read_to_end(
+    committed_reading(o), o.topics.instances.name, p,
+    [&](const kafka_record& r) {
+      auto key = r.message.key.value_or("");
+      if (r.message.value && !r.message.value->empty())
+        latest[key] = *r.message.value;
+      else
+        latest.erase(key);
+    },
+    5min);
+  if (!read)
+    return tl::unexpected(read.error());
+  return partition_snapshots(std::make_move_iterator(latest.begin()),
+                             std::make_move_iterator(latest.end()));
+}
 
-transport::kafka_config with(transport::kafka_config c,
-                             std::initializer_list<std::pair<const std::string, std::string>> more) {
-  for (const auto& [k, v] : more)
-    c[k] = v;
-  return c;
+/// The partitions are the node's from now on: each gets a new epoch and
+/// its snapshots go to the engine, before any of its commands. The
+/// partitions are read side by side (each read waits on the broker more
+/// than it computes).
+void take_ownership(writer_ptr self, const std::vector<std::int32_t>& partitions) {
+  auto& st = self->state;
+  auto began = std::chrono::steady_clock::now();
+  std::vector<std::future<expected<partition_snapshots>>> reads;
+  for (auto p : partitions)
+    reads.push_back(std::async(std::launch::async, [&o = st.o, p] { return snapshots_of(o, p); }));
+  std::size_t restored = 0;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    auto p = partitions[i];
+    auto snapshots = reads[i].get();
+    if (!snapshots) {
+      // Its commands cannot be applied without its instances: the node
+      // leaves the partition unowned (its commands are not applied, its
+      // offsets not committed) and says so.
+      MESHFLOW_LOG(err, "bus", "partition {} of {} cannot be restored: {}", p,
+                   st.o.topics.instances.name, snapshots.error().message);
+      continue;
+    }
+    auto epoch = ++st.epochs;
+    st.owned[p] = epoch;
+    restored += snapshots->size();
+    self->send(st.o.engine, restore_atom::value, p, epoch, std::move(*snapshots));
+  }
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - began);
+  MESHFLOW_LOG(info, "bus", "{} partitions of {} taken, {} instance snapshots read in {} ms",
+               partitions.size(), st.o.topics.commands.name, restored, took.count());
+}
+
+/// The partitions are no longer the node's: the engine drops them, and
+/// outputs of theirs still on their way are dropped here.
+void give_up(writer_ptr self, const std::vector<std::int32_t>& partitions) {
+  auto& st = self->state;
+  for (auto p : partitions) {
+    st.owned.erase(p);
+    st.applied.erase(p);
+    self->send(st.o.engine, revoke_atom::value, p);
+  }
+}
+
+std::vector<std::int32_t> numbers_of(const std::vector<kafka_topic_partition>& partitions) {
+  std::vector<std::int32_t> out;
+  for (const auto& p : partitions)
+    out.push_back(p.partition);
+  return out;
+}
+
+/// Waits for the broker between two tries of a transactional call.
+void back_off(writer_ptr self, std::chrono::milliseconds& backoff, const meshflow::error& why) {
+  auto& st = self->state;
+  if (st.healthy)
+    MESHFLOW_LOG(warn, "bus", "meshflow node: unhealthy, waiting for the brokers: {}",
+                 why.message);
+  st.healthy = false;
+  std::this_thread::sleep_for(backoff);
+  backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
+}
+
+void recovered(writer_ptr self) {
+  if (!std::exchange(self->state.healthy, true))
+    MESHFLOW_LOG(warn, "bus", "meshflow node: healthy again, the brokers answer");
+}
+
+/// Tries `call` until it succeeds or fails otherwise than retriably.
+template <class Call>
+expected<void> persist(writer_ptr self, Call call) {
+  std::chrono::milliseconds backoff{100};
+  for (;;) {
+    auto done = call();
+    if (done || done.error().code != errc::kafka_retriable) {
+      if (done)
+        recovered(self);
+      return done;
+    }
+    back_off(self, backoff, done.error());
+  }
+}
+
+/// A producer for this node's `transactional.id`, registered (which fences
+/// a previous incarnation and aborts its open transaction).
+expected<transport::kafka_producer> transactional_producer(const bus_options& o) {
+  const auto& t = o.topics;
+  auto cluster_name = t.commands.name.substr(0, t.commands.name.size() - 9);  // ".commands"
+  auto config = transport::engine_producer_config(o.kafka.at("bootstrap.servers"),
+                                                  fmt::format("{}.{}", cluster_name, o.name));
+  // Every step of an instance that waits for a command pays the linger
+  // once: 1 ms rather than the default 5. Records as large as the JSON
+  // documents the node accepts (a start carries its input, a snapshot the
+  // data and more): a broker refuses what is above its own
+  // `message.max.bytes` (1 MB by default), which larger limits must raise.
+  auto record_bytes = std::min<std::size_t>(
+    1'000'000'000, std::max<std::size_t>(1'000'000, 4 * o.json.max_bytes + (1u << 20)));
+  for (auto& [key, value] : transport::kafka_config{
+         {"client.id", o.name}, {"linger.ms", "1"}, {"message.max.bytes", std::to_string(record_bytes)}})
+    config[key] = value;
+  auto producer = transport::kafka_producer::create(config);
+  if (!producer)
+    return tl::unexpected(producer.error());
+  std::chrono::milliseconds backoff{100};
+  for (int tries = 0;; ++tries) {
+    auto ready = producer->init_transactions(30s);
+    if (ready)
+      break;
+    if (ready.error().code != errc::kafka_retriable || tries == 5)
+      return tl::unexpected(ready.error());
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.history.name,
+                                           t.events.name, t.definitions.name, t.dlq.name},
+                                          10s);
+      !known)
+    return tl::unexpected(known.error());
+  return producer;
+}
+
+void rewind(writer_ptr self);
+
+/// Opens the transaction that what is written next belongs to.
+void begin(writer_ptr self) {
+  auto& st = self->state;
+  if (st.in_transaction)
+    return;
+  if (auto begun = st.producer->begin_transaction(); !begun) {
+    MESHFLOW_LOG(err, "bus", "cannot begin a transaction: {}", begun.error().message);
+    st.doomed = true;  // the commit replaces the producer and rewinds
+  }
+  st.in_transaction = true;
+  st.began = std::chrono::steady_clock::now();
 }
 
 expected<void> produce(writer_ptr self, const std::string& topic,
@@ -351,27 +539,61 @@ expected<void> produce(writer_ptr self, const std::string& topic,
   return queued;
 }
 
-/// Writes what the engine and the admin give, as they give it (librdkafka
-/// batches the records).
+/// Writes a record refused by a reader to the dead-letter topic, in the
+/// transaction that commits the reader's offset past it.
+void bury(writer_ptr self, const poison& p) {
+  auto& st = self->state;
+  begin(self);
+  MESHFLOW_LOG(warn, "bus", "record {}/{}@{} to {}: {}", p.record.topic, p.record.partition,
+               p.record.offset, st.dlq.topic(), p.why.message);
+  if (auto sent = st.dlq.send(*st.producer, p.record, p.why); !sent) {
+    MESHFLOW_LOG(err, "bus", "cannot write the dead letter of {}/{}@{}: {}", p.record.topic,
+                 p.record.partition, p.record.offset, sent.error().message);
+    st.doomed = true;
+  }
+}
+
+/// Writes what the engine and the admin give into the open transaction.
 void write(writer_ptr self, bus_writes& w) {
   auto& st = self->state;
+  ++st.writes;
+  if (w.partition >= 0) {
+    auto it = st.owned.find(w.partition);
+    if (it == st.owned.end() || it->second != w.epoch)
+      return;  // the partition moved or rewound: its new owner applies them again
+  }
+  begin(self);
   const auto& t = st.o.topics;
+  // What a batch or the router's events became must all be written, or
+  // their offsets must not commit.
+  bool bound = w.partition >= 0 || !w.routed.empty();
   for (const auto& c : w.commands) {
     transport::kafka_message m{c.instance_id, encode(c),
                                {{std::string{command_kind_header}, std::string{kind_of(c)}}}};
     auto written = produce(self, t.commands.name, m, partition_in(t.commands, c.instance_id),
                            fmt::format("a {} command", kind_of(c)));
-    if (!written && !c.request_id.empty())
+    if (!written && bound)
+      st.doomed = true;
+    if (c.request_id.empty())
+      continue;
+    if (written)
+      st.requests.emplace_back(c.instance_id, c.request_id);
+    else
       self->send(st.o.engine, unwritten_atom::value, c.instance_id, c.request_id,
                  error_json({"publish", fmt::format("the {} command cannot be written to {}: {}",
                                                     kind_of(c), t.commands.name,
                                                     written.error().message)}));
   }
+  auto must = [&](expected<void> written) {
+    if (!written)
+      st.doomed = true;
+  };
   for (const auto& [id, snap] : w.snapshots)
-    produce(self, t.instances.name, {id, snap, {}}, partition_in(t.instances, id), "a snapshot");
+    must(produce(self, t.instances.name, {id, snap, {}}, partition_in(t.instances, id),
+                 "a snapshot"));
   for (const auto& [id, entries] : w.history)
-    produce(self, t.history.name, {id, entries, {}}, partition_in(t.history, id),
-            "history entries");
+    must(produce(self, t.history.name, {id, entries, {}}, partition_in(t.history, id),
+                 "history entries"));
   for (const auto& e : w.events) {
     auto m = transport::kafka_binding::encode(e.event, transport::kafka_binding::content_mode::binary,
                                               e.instance_id);
@@ -380,50 +602,213 @@ void write(writer_ptr self, bus_writes& w) {
                    e.instance_id, m.error().message);
       continue;
     }
-    produce(self, e.channel.empty() ? t.events.name : e.channel, *m, std::nullopt, "an event");
+    must(produce(self, e.channel.empty() ? t.events.name : e.channel, *m, std::nullopt,
+                 "an event"));
+    st.holds_event = true;
   }
   for (const auto& [key, value] : w.definitions)
     produce(self, t.definitions.name, {key, value, {}}, 0, "a definition");
-  for (auto [partition, offset] : w.applied) {
-    auto& at = st.applied[partition];
-    at = std::max(at, offset);
+  if (w.applied >= 0) {
+    auto& at = st.applied[w.partition];
+    at = std::max(at, w.applied);
   }
   for (const auto& r : w.routed) {
     auto& at = st.routed[{r.topic, r.partition}];
     at = std::max(at, r.offset);
   }
-  st.producer->poll();
 }
 
-/// Once what was written is delivered: answers the publish requests, and
-/// has the applied offsets committed (at least once: a crash before the
-/// commit applies those commands again).
-void settle(writer_ptr self) {
+/// The commands read, per partition, to the engine; records that are not
+/// commands to the dead-letter topic.
+void take_commands(writer_ptr self, std::vector<kafka_record>& records) {
   auto& st = self->state;
-  if (st.applied.empty() && st.routed.empty() && st.publishing.empty()) {
-    st.producer->poll();
-    return;
+  std::map<std::int32_t, std::pair<std::vector<command>, std::int64_t>> by_partition;
+  for (auto& r : records) {
+    if (!st.owned.contains(r.partition))
+      continue;  // fetched before a rewind or a loss; read again from the committed offset
+    auto& [batch, next] = by_partition[r.partition];
+    next = r.offset + 1;
+    auto c = decode_command(r.message.value.value_or(""));
+    if (!c) {
+      bury(self, poison{std::move(r), c.error()});
+      continue;
+    }
+    batch.push_back(std::move(*c));
   }
-  auto flushed = st.producer->flush(30s);
-  std::string why = flushed ? "" : flushed.error().message;
-  for (auto& [promise, topic] : std::exchange(st.publishing, {}))
-    promise.deliver(why.empty() ? why : fmt::format("publishing to {}: {}", topic, why));
-  if (!flushed) {
-    MESHFLOW_LOG(err, "bus", "outputs not delivered, offsets not committed: {}", why);
-    return;
+  for (auto& [p, batch] : by_partition)
+    self->send(st.o.engine, consumed_atom::value, p, std::move(batch.first), batch.second);
+}
+
+/// Forgets the open transaction, after its commit or abort.
+void close_transaction(writer_ptr self) {
+  auto& st = self->state;
+  st.in_transaction = false;
+  st.holds_event = false;
+  st.doomed = false;
+  st.applied.clear();
+  st.routed.clear();
+  st.requests.clear();
+}
+
+/// Commits the open transaction with its offsets; false if it aborted
+/// (then the caller rewinds).
+bool commit(writer_ptr self) {
+  auto& st = self->state;
+  if (!st.in_transaction)
+    return true;
+  if (st.holds_event && fault_injection::fires("crash-before-commit")) {
+    (void) st.producer->flush(30s);  // the records are on the broker, uncommitted
+    MESHFLOW_LOG(warn, "bus", "fault crash-before-commit: the node dies before the commit");
+    std::_Exit(137);
   }
-  if (!st.applied.empty()) {
+  expected<void> done;
+  if (st.doomed)
+    done = fail(errc::kafka_abortable, "a record of the transaction could not be written");
+  auto send = [&](std::vector<kafka_topic_partition> offsets,
+                  const transport::kafka_consumer& consumer) -> expected<void> {
+    if (offsets.empty())
+      return {};
+    return persist(self, [&]() -> expected<void> {
+      auto group = consumer.group_metadata();
+      if (!group)
+        return tl::unexpected(group.error());
+      return st.producer->send_offsets_to_transaction(offsets, *group, transaction_call_timeout);
+    });
+  };
+  if (done) {
     std::vector<kafka_topic_partition> offsets;
-    for (auto [partition, offset] : std::exchange(st.applied, {}))
-      offsets.push_back({st.o.topics.commands.name, partition, offset});
-    self->send(st.commands, commit_atom::value, std::move(offsets));
+    for (auto [p, offset] : st.applied)
+      offsets.push_back({st.o.topics.commands.name, p, offset});
+    done = send(std::move(offsets), *st.commands);
   }
-  if (!st.routed.empty()) {
+  if (done) {
     std::vector<kafka_topic_partition> offsets;
-    for (const auto& [where, offset] : std::exchange(st.routed, {}))
+    for (const auto& [where, offset] : st.routed)
       offsets.push_back({where.first, where.second, offset});
-    self->send(st.events, commit_atom::value, std::move(offsets));
+    done = send(std::move(offsets), *st.events_consumer);
   }
+  if (done)
+    done = persist(self, [&] { return st.producer->commit_transaction(transaction_call_timeout); });
+  if (done) {
+    close_transaction(self);
+    return true;
+  }
+  MESHFLOW_LOG(warn, "bus", "the transaction aborts: {}", done.error().message);
+  auto code = done.error().code;
+  if (code == errc::kafka_abortable || code == errc::kafka_retriable || code == errc::kafka)
+    done = persist(self, [&] { return st.producer->abort_transaction(transaction_call_timeout); });
+  if (!done || code == errc::kafka_fenced || code == errc::kafka_fatal) {
+    // The producer is of no more use: a new one, registered anew.
+    MESHFLOW_LOG(err, "bus", "the producer is replaced: {}", done ? "fenced" : done.error().message);
+    st.producer.reset();
+    std::chrono::milliseconds backoff{100};
+    for (;;) {
+      auto fresh = transactional_producer(st.o);
+      if (fresh) {
+        st.producer = std::move(*fresh);
+        recovered(self);
+        break;
+      }
+      back_off(self, backoff, fresh.error());
+    }
+  }
+  for (const auto& [id, request] : st.requests)
+    self->send(st.o.engine, unwritten_atom::value, id, request,
+               error_json({"publish", "the command was not written: its transaction aborted "
+                                      "(the broker refused or was away); try again"}));
+  close_transaction(self);
+  return false;
+}
+
+/// After an abort: every owned partition is restored from its committed
+/// snapshots and read again from its committed offset; the business topics
+/// too.
+void rewind(writer_ptr self) {
+  auto& st = self->state;
+  std::vector<std::int32_t> parts;
+  std::vector<kafka_topic_partition> positions;
+  for (auto [p, epoch] : st.owned) {
+    parts.push_back(p);
+    positions.push_back({st.o.topics.commands.name, p, transport::kafka_offset_stored});
+  }
+  std::chrono::milliseconds backoff{100};
+  expected<std::vector<kafka_topic_partition>> committed;
+  while (!(committed = st.commands->committed(positions, 30s)))
+    back_off(self, backoff, committed.error());
+  for (auto p : *committed)
+    if (auto sought = st.commands->seek(
+          {p.topic, p.partition, p.offset >= 0 ? p.offset : transport::kafka_offset_beginning},
+          10s);
+        !sought)
+      MESHFLOW_LOG(err, "bus", "cannot rewind {}/{}: {}", p.topic, p.partition,
+                   sought.error().message);
+  take_ownership(self, parts);
+  self->send(st.events, rewind_atom::value);
+}
+
+void ownership::on_assigned(const std::vector<kafka_topic_partition>& partitions) {
+  take_ownership(self, numbers_of(partitions));
+}
+
+void ownership::on_revoked(const std::vector<kafka_topic_partition>& partitions) {
+  bool committed = commit(self);
+  give_up(self, numbers_of(partitions));
+  if (!committed)
+    rewind(self);
+}
+
+void ownership::on_lost(const std::vector<kafka_topic_partition>& partitions) {
+  // Others may own them already: nothing more of theirs may commit.
+  give_up(self, numbers_of(partitions));
+  if (self->state.in_transaction) {
+    self->state.doomed = true;
+    commit(self);
+    rewind(self);
+  }
+}
+
+/// One poll of the commands, then the mailbox, then the next poll; the
+/// transaction commits once a round went by without writes (the bus has
+/// nothing else to do), or once it is `commit_interval` old.
+void round(writer_ptr self) {
+  auto& st = self->state;
+  auto records = st.commands->poll(st.in_transaction ? 0ms : writer_wait, max_records_per_poll);
+  if (!records)
+    MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.o.topics.commands.name,
+                 records.error().message);
+  else if (!records->empty())
+    take_commands(self, *records);
+  bool quiet = std::exchange(st.writes, 0) == 0;
+  if (st.in_transaction &&
+      (quiet || std::chrono::steady_clock::now() - st.began >= st.o.commit_interval))
+    if (!commit(self))
+      rewind(self);
+  self->send(self, poll_atom::value);
+}
+
+/// Joins the commands' group (on the embedded default: takes every
+/// partition) and starts the rounds.
+void attach(writer_ptr self) {
+  auto& st = self->state;
+  if (std::exchange(st.attached, true))
+    return;
+  const auto& t = st.o.topics.commands;
+  expected<void> joined;
+  if (st.embedded) {
+    std::vector<kafka_topic_partition> all;
+    std::vector<std::int32_t> numbers;
+    for (std::int32_t p = 0; p < t.partitions; ++p) {
+      all.push_back({t.name, p, transport::kafka_offset_stored});
+      numbers.push_back(p);
+    }
+    take_ownership(self, numbers);
+    joined = st.commands->assign(all);
+  } else {
+    joined = st.commands->subscribe({t.name}, &st.listener);
+  }
+  if (!joined)
+    MESHFLOW_LOG(err, "bus", "cannot read {}: {}", t.name, joined.error().message);
+  self->send(self, poll_atom::value);
 }
 
 caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
@@ -431,29 +816,35 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
   st.cluster = ready->o.cluster;
   st.o = std::move(ready->o);
   st.producer = std::move(ready->producer);
+  st.commands = std::move(ready->commands);
+  st.events_consumer = std::move(ready->events_consumer);
+  st.embedded = ready->embedded;
+  st.listener.self = self;
   st.dlq = transport::dead_letter_queue{st.o.topics.dlq.name};
   ready.reset();
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    settle(self);
-    self->send_exit(self->state.commands, msg.reason);
-    self->send_exit(self->state.events, msg.reason);
-    self->send_exit(self->state.archive, msg.reason);
+    auto& st = self->state;
+    commit(self);
+    // A static member leaves its partitions to itself until its session
+    // times out: restarted with the same name, it has them back at once.
+    if (auto closed = st.commands->close(); !closed)
+      MESHFLOW_LOG(warn, "bus", "leaving {}'s group: {}", st.o.topics.commands.name,
+                   closed.error().message);
+    commit(self);
+    self->send_exit(st.events, msg.reason);
+    self->send_exit(st.archive, msg.reason);
     self->quit(msg.reason);
   });
-  self->delayed_send(self, commit_interval, tick_atom::value);
   return {
-    [self](caf::actor& commands, caf::actor& events, caf::actor& archive) {
-      self->state.commands = std::move(commands);
+    [self](caf::actor& events, caf::actor& archive) {
       self->state.events = std::move(events);
       self->state.archive = std::move(archive);
     },
+    [self](attach_atom) { attach(self); },
+    [self](poll_atom) { round(self); },
     [self](archive_atom a, const std::string& id) -> caf::result<std::string> {
       self->delegate(self->state.archive, a, id);
       return caf::delegated<std::string>{};
-    },
-    [self](tick_atom) {
-      settle(self);
-      self->delayed_send(self, commit_interval, tick_atom::value);
     },
     [self](write_atom, bus_writes& w) { write(self, w); },
     [self](listen_atom, channel_operations& consumed, std::vector<std::string>& produced) {
@@ -463,30 +854,7 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
       self->delegate(self->state.events, a);
       return caf::delegated<bool>{};
     },
-    [self](poison_atom, poison& p) {
-      auto& st = self->state;
-      MESHFLOW_LOG(warn, "bus", "record {}/{}@{} to {}: {}", p.record.topic, p.record.partition,
-                   p.record.offset, st.dlq.topic(), p.why.message);
-      if (auto sent = st.dlq.send(*st.producer, p.record, p.why); !sent)
-        MESHFLOW_LOG(err, "bus", "cannot write the dead letter of {}/{}@{}: {}", p.record.topic,
-                     p.record.partition, p.record.offset, sent.error().message);
-    },
-    [self](publish_atom, const std::string& topic, const std::string& event_json,
-           const std::string& key) -> caf::result<std::string> {
-      auto& st = self->state;
-      auto event = transport::json_format::parse(event_json);
-      if (!event)
-        return fmt::format("not a CloudEvent: {}", event.error().message);
-      auto m = transport::kafka_binding::encode(*event, transport::kafka_binding::content_mode::binary,
-                                                key);
-      if (!m)
-        return m.error().message;
-      if (auto queued = st.producer->produce(topic, *m); !queued)
-        return queued.error().message;
-      auto promise = self->make_response_promise<std::string>();
-      st.publishing.emplace_back(promise, topic);
-      return promise;
-    },
+    [self](poison_atom, poison& p) { bury(self, p); },
   };
 }
 
@@ -499,54 +867,32 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   const auto& t = options.topics;
   auto cluster_name = t.commands.name.substr(0, t.commands.name.size() - 9);  // ".commands"
   const auto& bootstrap = options.kafka.at("bootstrap.servers");
-  const auto& client = options.kafka["client.id"];
-  // Every step of an instance that waits for a command pays the linger
-  // once: 1 ms rather than the default 5. Records as large as the JSON
-  // documents the node accepts (a start carries its input, a snapshot the
-  // data and more): a broker refuses what is above its own
-  // `message.max.bytes` (1 MB by default), which larger limits must raise.
-  auto record_bytes = std::min<std::size_t>(
-    1'000'000'000, std::max<std::size_t>(1'000'000, 4 * options.json.max_bytes + (1u << 20)));
-  auto producer = transport::kafka_producer::create(
-    with(transport::engine_producer_config(bootstrap),
-         {{"client.id", client},
-          {"linger.ms", "1"},
-          {"message.max.bytes", std::to_string(record_bytes)}}));
+  auto producer = transactional_producer(options);
   if (!producer)
     return tl::unexpected(producer.error());
-  if (auto known = producer->learn_topics({t.commands.name, t.instances.name, t.history.name,
-                                           t.events.name,
-                                           t.definitions.name, t.dlq.name},
-                                          10s);
-      !known)
-    return tl::unexpected(known.error());
-  auto consumer = [&](const std::string& group) -> expected<std::shared_ptr<transport::kafka_consumer>> {
+  auto consumer = [&](const std::string& group,
+                      bool member) -> expected<std::shared_ptr<transport::kafka_consumer>> {
     auto c = transport::engine_consumer_config(bootstrap, group);
-    c["client.id"] = client;
+    c["client.id"] = options.name;
     // A command waits at most this long on the broker for others to share
     // its fetch: the latency bound of a step that waits for a command.
     c["fetch.wait.max.ms"] = "10";
+    if (member)
+      c["group.instance.id"] = fmt::format("{}.{}", cluster_name, options.name);
     auto made = transport::kafka_consumer::create(c);
     if (!made)
       return tl::unexpected(made.error());
     return std::make_shared<transport::kafka_consumer>(std::move(*made));
   };
-  auto commands = consumer(cluster_name + ".engine");
+  bool embedded = options.cluster != nullptr;
+  auto commands = consumer(cluster_name + ".engine", !embedded);
   if (!commands)
     return tl::unexpected(commands.error());
-  auto events = consumer(cluster_name + ".router");
-  if (!events)
-    return tl::unexpected(events.error());
-  // This node owns every partition of the commands (one node; the cluster
-  // issue makes it a consumer group's assignment), from the offsets its
-  // group committed.
-  std::vector<kafka_topic_partition> owned;
-  for (std::int32_t p = 0; p < t.commands.partitions; ++p)
-    owned.push_back({t.commands.name, p, transport::kafka_offset_stored});
   if (auto known = (*commands)->learn_topics({t.commands.name}, 10s); !known)
     return tl::unexpected(known.error());
-  if (auto assigned = (*commands)->assign(owned); !assigned)
-    return tl::unexpected(assigned.error());
+  auto events = consumer(cluster_name + ".router", false);
+  if (!events)
+    return tl::unexpected(events.error());
 
   // The events topic from the start (start_node made it); channels are
   // added as versions that consume from them are deployed.
@@ -564,13 +910,14 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   auto ready = std::make_shared<writer_state>();
   ready->o = options;
   ready->producer = std::move(*producer);
+  ready->commands = std::move(*commands);
+  ready->events_consumer = *events;
+  ready->embedded = embedded;
   auto bus = sys.spawn<caf::detached>(writer, std::move(ready));
-  auto command_reader = sys.spawn<caf::detached>(reader, std::move(*commands), options, bus,
-                                                 std::move(owned), take_fn{take_commands});
   auto event_reader = sys.spawn<caf::detached>(reader, std::move(*events), options, bus,
-                                               std::move(events_topic), take_fn{take_events});
+                                               std::move(events_topic));
   auto archivist = sys.spawn<caf::detached>(archive, options);
-  caf::anon_send(bus, std::move(command_reader), std::move(event_reader), std::move(archivist));
+  caf::anon_send(bus, std::move(event_reader), std::move(archivist));
   return bus;
 }
 

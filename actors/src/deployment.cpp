@@ -14,8 +14,7 @@ binding_context binding_context_of(const deploy_settings& s,
   auto dir = plan->definition->file.parent_path();
   return binding_context{std::move(plan),    std::move(dir),        s.natives,
                          s.http_timeout,     s.document_timeout,    s.http,
-                         s.max_concurrent_calls, s.json,            s.catalog,
-                         s.bus};
+                         s.max_concurrent_calls, s.json,            s.catalog};
 }
 
 namespace {

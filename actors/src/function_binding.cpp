@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "meshflow/actors/bus.hpp"
 #include "meshflow/actors/command.hpp"
 #include "meshflow/actors/operation_lookup.hpp"
 #include "meshflow/catalog/reference.hpp"
@@ -213,11 +212,6 @@ caf::behavior rest_binding(rest_self self, transport::rest_operation op,
   };
 }
 
-/// How long an asyncapi binding waits for the bus: longer than librdkafka's
-/// own delivery timeout (30 s), so that the bus's answer, delivered or not,
-/// comes first.
-constexpr auto publish_timeout = std::chrono::seconds{60};
-
 /// The CloudEvent an asyncapi function publishes for `arguments`, as
 /// structured JSON; error `payload` when they do not satisfy the message's
 /// schema (function_binding.hpp, "How an asyncapi binding publishes").
@@ -246,45 +240,24 @@ expected<std::string> publication_of(const std::string& function,
   return text;
 }
 
-caf::behavior asyncapi_binding(caf::event_based_actor* self, std::string function,
-                               prepared_function::publish how, std::string source,
-                               caf::actor bus) {
-  auto publish = [self, function = std::move(function), how = std::move(how),
-                  source = std::move(source),
-                  bus = std::move(bus)](const std::string& arguments,
-                                        const std::string& instance_id)
-    -> caf::result<invocation_result> {
-    auto args = arguments_of(arguments);
-    if (!args)
-      return to_result(args);
-    auto event = publication_of(function, how.operation, source, *args, instance_id);
-    if (!event)
-      return invocation_result::failed(event.error().code, event.error().message);
-    auto answer = self->make_response_promise<invocation_result>();
-    auto failed = [answer, function, topic = how.operation.operation.topic](
-                    const std::string& why) mutable {
-      answer.deliver(invocation_result::failed(
-        "publish", fmt::format("function '{}': publishing to '{}' failed: {}", function, topic,
-                               why)));
-    };
-    self
-      ->request(bus, publish_timeout, publish_atom::value, how.operation.operation.topic,
-                std::move(*event), instance_id)
-      .then(
-        [answer, failed](const std::string& why) mutable {
-          if (why.empty())
-            answer.deliver(invocation_result::success("{}"));
-          else
-            failed(why);
-        },
-        [self, failed](caf::error& e) mutable { failed(self->system().render(e)); });
-    return answer;
-  };
+caf::behavior asyncapi_binding(caf::event_based_actor*, std::string function,
+                               prepared_function::publish how, std::string source) {
   return {
-    [publish](invoke_atom, const std::string& arguments, const std::string& instance_id) {
-      return publish(arguments, instance_id);
+    [function = std::move(function), how = std::move(how), source = std::move(source)](
+      invoke_atom, const std::string& arguments, const std::string& instance_id) {
+      auto args = arguments_of(arguments);
+      if (!args)
+        return to_result(args);
+      auto event = publication_of(function, how.operation, source, *args, instance_id);
+      if (!event)
+        return invocation_result::failed(event.error().code, event.error().message);
+      auto r = invocation_result::success("{}");
+      r.publish_topic = how.operation.operation.topic;
+      r.publish_event = std::move(*event);
+      return r;
     },
-    // A record handed to the bus goes out; nothing to call back.
+    // Nothing goes out before the instance's step does: nothing to call
+    // back.
     [](abandon_atom) {},
   };
 }
@@ -335,8 +308,6 @@ expected<prepared_function> prepare_function(const binding_context& ctx, std::si
       return prepared_function{index, std::move(*op)};
     }
     case dsl::function_type::asyncapi: {
-      if (!ctx.bus)
-        return fail("deploy", where + ": this node has no Kafka bus to publish to");
       auto bound = lookup.bind(where, f.operation, catalog::direction::produce);
       if (!bound)
         return tl::unexpected(std::move(bound.error()));
@@ -369,7 +340,7 @@ caf::actor bind_function(caf::actor_system& sys, const binding_context& ctx,
     caf::actor operator()(prepared_function::publish& p) const {
       const auto& w = *ctx.plan->definition;
       return sys.spawn(asyncapi_binding, w.functions[index].name, std::move(p),
-                       fmt::format("/meshflow/{}", w.identity()), ctx.bus);
+                       fmt::format("/meshflow/{}", w.identity()));
     }
   };
   return std::visit(spawner{sys, ctx, prepared.index}, prepared.how);

@@ -5,6 +5,7 @@
 #include "meshflow/actors/fault_injection.hpp"
 #include "meshflow/actors/protocol.hpp"
 #include "meshflow/dsl/retry.hpp"
+#include "meshflow/transport/json_format.hpp"
 
 namespace meshflow::actors {
 
@@ -112,6 +113,16 @@ expected<jq::value> outcome(const invocation_result& r) {
   if (!v)
     return fail("result", "the result is not JSON");
   return v;
+}
+
+/// An `asyncapi` function's event, to the partition before the report that
+/// records its action done: both are written in one transaction.
+void publish(self_ptr self, const invocation_result& r) {
+  auto event = transport::json_format::parse(r.publish_event);
+  if (!event)
+    return;  // made by the binding, which serialized a CloudEvent
+  self->send(self->state.partition, produced_atom::value,
+             produced_event{self->state.value.id, r.publish_topic, std::move(*event)});
 }
 
 /// Forgets the supervisor `sender`; its invocation's token, if it had one.
@@ -292,6 +303,8 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
       auto token = forget(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       if (!token)
         return;
+      if (!r.publish_topic.empty())
+        publish(self, r);
       self->state.run->function_done(*token, outcome(r));
       update(self);
     },

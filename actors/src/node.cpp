@@ -70,9 +70,9 @@ std::string failure(std::string code, std::string message) {
 }
 
 deploy_settings deploy_settings_of(const node_options& o) {
-  // The catalog and the bus come with the admin (attach_catalog, admin).
+  // The catalog comes with the admin (attach_catalog).
   return {o.natives, o.http,    o.http_timeout, o.document_timeout, o.max_concurrent_calls,
-          o.json,    nullptr, {}};
+          o.json,    nullptr};
 }
 
 void dispatch(self_ptr self, command c) {
@@ -246,7 +246,6 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
   st.link = std::move(link);
   st.deploy = deploy_settings_of(st.options);
   st.bus = std::move(bus);
-  st.deploy.bus = st.bus;
   st.engine = std::move(engine);
   st.router = std::move(router);
   auto p = static_cast<std::uint32_t>(st.link.topics.commands.partitions);
@@ -266,6 +265,8 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
       MESHFLOW_LOG(warn, "node", "the definition {} deployed before cannot be deployed again: {}",
                    path, answer["error"].value("message", ""));
   }
+  // Then the commands: a restored instance needs its version.
+  self->send(st.bus, attach_atom::value);
   // Told to stop: the node's actors and the function bindings stop with the
   // admin.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -410,8 +411,10 @@ expected<std::vector<std::pair<std::string, std::string>>>
 read_definitions(const node_link& link) {
   std::vector<std::string> order;
   std::map<std::string, std::pair<std::string, std::string>> latest;
+  auto committed = link.kafka;  // the bus writes them in its transactions
+  committed["isolation.level"] = "read_committed";
   auto read = transport::read_to_end(
-    link.kafka, link.topics.definitions.name, 0,
+    committed, link.topics.definitions.name, 0,
     [&](const transport::kafka_record& r) {
       auto key = r.message.key.value_or("");
       auto j = json::parse(r.message.value.value_or(""), nullptr, false);
@@ -477,7 +480,8 @@ expected<running_node> start_node(caf::actor_system& sys, node_options options) 
   }
   auto engine = spawn_engine(sys, options.event_listener);
   auto router = spawn_router(sys, {std::make_shared<deployment_set>(), engine, options.json});
-  auto bus = spawn_bus(sys, {link.kafka, link.topics, engine, router, options.json, link.cluster});
+  auto bus = spawn_bus(sys, {link.kafka, link.topics, engine, router, options.json, link.cluster,
+                            options.name, options.commit_interval});
   if (!bus) {
     caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);

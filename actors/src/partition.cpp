@@ -1,5 +1,6 @@
 #include "meshflow/actors/partition.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -57,6 +58,9 @@ struct partition_state {
   std::uint32_t batch_left = 0;
   caf::response_promise batch;
   bool in_batch = false;
+  /// Counts the partition's ownerships (restore_atom): an answer of an
+  /// instance actor of an earlier one is ignored.
+  std::uint64_t generation = 0;
   static inline const char* name = "meshflow.partition";
 };
 
@@ -287,10 +291,13 @@ void apply(self_ptr self, command c) {
   ++st.batch_left;
   auto id = c.instance_id;
   auto request = c.request_id;
+  auto generation = st.generation;
   self->request(e.actor, caf::infinite, std::move(c))
     .then(
-      [self, request](instance_report& r) {
+      [self, request, generation](instance_report& r) {
         auto& st = self->state;
+        if (generation != st.generation)
+          return;
         if (auto it = st.instances.find(r.id); it != st.instances.end() && it->second.in_flight)
           --it->second.in_flight;
         if (!request.empty())
@@ -302,8 +309,10 @@ void apply(self_ptr self, command c) {
         --st.batch_left;
         finish_batch(self);
       },
-      [self, id, request](caf::error& err) {
+      [self, id, request, generation](caf::error& err) {
         auto& st = self->state;
+        if (generation != st.generation)
+          return;
         // The actor died with the command: the DOWN handler makes the
         // instance FAULTED; the requester learns it from the instance.
         if (!request.empty())
@@ -329,6 +338,83 @@ void set_alarm(self_ptr self) {
   st.alarm = next;
   self->delayed_send(self, std::chrono::milliseconds{std::max<epoch_ms>(0, next - now_ms())},
                      tick_atom::value);
+}
+
+/// Drops every instance (their actors stop) and what waits for them: the
+/// partition is no longer the node's (`moved`: the requests waiting for a
+/// command are answered, its new owner applies it), or is restored anew
+/// (they wait on: the commands are read again after the snapshots).
+void drop_all(self_ptr self, bool moved) {
+  auto& st = self->state;
+  ++st.generation;
+  for (auto& [id, e] : st.instances) {
+    if (e.actor) {
+      self->demonitor(e.actor);
+      self->send_exit(e.actor, caf::exit_reason::user_shutdown);
+    }
+    for (auto& w : e.waiters)
+      w.deliver(failure("moved", fmt::format("instance '{}' is no longer on this node", id)));
+    if (e.tracked && st.o.router)  // the router's index forgets it
+      self->send(st.o.router, track_atom::value,
+                 instance_track{id, e.workflow, e.version, e.correlation, false});
+  }
+  if (moved) {
+    for (auto& [request, promise] : st.awaiting)
+      promise.deliver(failure("moved", "the instance's partition moved to another node while "
+                                       "the command waited to be applied"));
+    st.awaiting.clear();
+  }
+  st.instances.clear();
+  st.ended.clear();
+  st.animated.clear();
+  st.wheel.clear();
+  st.alarm = 0;
+  st.out = {};
+  st.changed.clear();
+  st.told_dirty = false;
+  if (st.in_batch) {
+    st.in_batch = false;
+    st.batch.deliver(partition_output{});  // void: the engine knows the epoch changed
+  }
+  st.batch_left = 0;
+}
+
+/// The partition's instances, from their last committed snapshots: ended
+/// ones are kept as such (the most recent), the others animated from their
+/// snapshots, which arms their timers again (a deadline that passed fires
+/// at once) and calls again what was in flight; idle ones park.
+void restore_all(self_ptr self, partition_snapshots& snapshots) {
+  auto& st = self->state;
+  std::vector<std::pair<epoch_ms, std::string>> ended_ones;
+  for (auto& [id, snap] : snapshots) {
+    auto value = restore(snap);
+    if (!value) {
+      MESHFLOW_LOG(err, "partition", "the snapshot of instance {} cannot be read: {}", id,
+                   value.error().message);
+      continue;
+    }
+    auto& e = st.instances[id];
+    e.workflow = value->workflow_id;
+    e.version = value->version;
+    e.status = value->status;
+    e.snapshot = std::move(snap);
+    if (ended(e)) {
+      ended_ones.emplace_back(value->history.empty() ? 0 : value->history.back().at, id);
+      continue;
+    }
+    auto dep = st.o.deployed->find(e.workflow, e.version);
+    if (!dep) {
+      MESHFLOW_LOG(err, "partition", "instance {} is of {} version '{}', which is not deployed: "
+                   "it waits, parked, until it is",
+                   id, e.workflow, e.version);
+      continue;
+    }
+    animate(self, id, e, std::move(dep), std::move(*value), true);
+  }
+  std::sort(ended_ones.begin(), ended_ones.end());
+  for (auto& [at, id] : ended_ones)
+    st.ended.push_back(std::move(id));
+  evict_ended(self);
 }
 
 enum class query_kind { get, history };
@@ -422,6 +508,13 @@ caf::behavior partition(self_ptr self, partition_options options) {
       return promise;
     },
     [self](deployed_atom, deployments& d) { self->state.o.deployed = std::move(d); },
+    // Ownership (bus.hpp): the partition's instances as they were last
+    // committed, or none.
+    [self](restore_atom, partition_snapshots& snapshots) {
+      drop_all(self, false);
+      restore_all(self, snapshots);
+    },
+    [self](revoke_atom) { drop_all(self, true); },
     [self](unwritten_atom, const std::string& request, const std::string& why) {
       auto& awaiting = self->state.awaiting;
       if (auto it = awaiting.find(request); it != awaiting.end()) {

@@ -94,6 +94,9 @@ struct router_state {
   };
   std::map<std::string, gathering> gatherings;
   std::uint64_t generations = 0;
+  /// The commands the events read since the last `routed_atom` became:
+  /// written with those events' offsets, in one transaction.
+  std::vector<command> routed;
   static inline const char* name = "meshflow.router";
 };
 
@@ -224,11 +227,10 @@ void to_starts(self_ptr self, const consumed_event& c, std::vector<command>& out
   }
 }
 
-/// Routes `c` (`target` names its instance, or is empty); the number of
-/// instances and gatherings it went to.
-int route(self_ptr self, const consumed_event& c, std::string target) {
+/// Routes `c` (`target` names its instance, or is empty) into `out`; the
+/// number of instances and gatherings it went to.
+int route(self_ptr self, const consumed_event& c, std::string target, std::vector<command>& out) {
   const auto& e = c.event;
-  std::vector<command> out;
   int delivered = 0;
   if (target.empty())
     if (auto a = e.attribute("workflowinstanceid"))
@@ -241,6 +243,13 @@ int route(self_ptr self, const consumed_event& c, std::string target) {
     delivered = static_cast<int>(out.size());
     to_starts(self, c, out, delivered);
   }
+  return delivered;
+}
+
+/// Routes an event the admin was given: its commands are written at once.
+int route_now(self_ptr self, const consumed_event& c, std::string target) {
+  std::vector<command> out;
+  auto delivered = route(self, c, std::move(target), out);
   if (!out.empty())
     self->send(self->state.o.engine, dispatch_atom::value, std::move(out));
   return delivered;
@@ -293,7 +302,7 @@ caf::behavior router(self_ptr self, router_options options) {
         if (auto a = e->attribute("workflowinstanceid"))
           target = std::string{*a};
       if (target.empty() || self->state.partitions.empty())
-        return nlohmann::json{{"delivered", route(self, {std::move(*e), {}}, target)}}.dump();
+        return nlohmann::json{{"delivered", route_now(self, {std::move(*e), {}}, target)}}.dump();
       // A request names its instance: refused unless it lives.
       auto answer = self->make_response_promise<std::string>();
       auto& parts = self->state.partitions;
@@ -309,7 +318,7 @@ caf::behavior router(self_ptr self, router_options options) {
             return;
           }
           answer.deliver(
-            nlohmann::json{{"delivered", route(self, {std::move(e), {}}, target)}}.dump());
+            nlohmann::json{{"delivered", route_now(self, {std::move(e), {}}, target)}}.dump());
         });
       return answer;
     },
@@ -321,9 +330,10 @@ caf::behavior router(self_ptr self, router_options options) {
       self->delegate(self->state.bus, a);
       return caf::delegated<bool>{};
     },
-    [self](route_atom, consumed_event& c) { route(self, c, {}); },
+    [self](route_atom, consumed_event& c) { route(self, c, {}, self->state.routed); },
     [self](routed_atom a, std::vector<transport::kafka_topic_partition>& offsets) {
-      self->send(self->state.o.engine, a, std::move(offsets));
+      self->send(self->state.o.engine, a, std::exchange(self->state.routed, {}),
+                 std::move(offsets));
     },
     [self](track_atom, const instance_track& t) {
       auto& st = self->state;

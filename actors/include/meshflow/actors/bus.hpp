@@ -1,28 +1,48 @@
 #pragma once
 
-// The bus: a node's one link to Kafka (DESIGN.md, principles 1, 2 and 7).
+// The bus: a node's one link to Kafka (DESIGN.md, principles 1 to 4 and 7).
 //
-// One actor, on a thread of its own (librdkafka's calls block), owns the
-// node's Kafka clients: one producer, the consumer of `<cluster>.commands`
-// and the consumer of the business topics that the deployed workflows
-// listen to (and `<cluster>.events`, where events bound to no channel go).
+// The bus's actor (the writer, on a thread of its own: librdkafka's calls
+// block) owns the node's transactional producer and its member of the
+// consumer group of `<cluster>.commands`; two more actors, each on a thread
+// of its own, read the business topics (the router's consumer) and look
+// ended instances up in `<cluster>.instances` (the archive).
 //
-// Its loop, one round after the other:
-//  1. poll the commands: each record is decoded (a record that is not a
-//     command goes to `<cluster>.dlq` with the reason) and handed to the
-//     engine with its partition and offset (`consumed_atom`);
-//  2. poll the business topics: each record is decoded as a CloudEvent in
-//     either content mode and checked against the node's JSON limits (else
-//     to the DLQ) and handed to the router (`route_atom`);
-//  3. write what it was given since the last round (`write_atom`: commands
-//     to their partitions of `<cluster>.commands`, snapshots to
-//     `<cluster>.instances`, events to their channels), flush, and commit
-//     the offsets of the commands whose outputs are written (at least
-//     once; issue "Durable instances" makes the round one transaction).
+// Ownership. The commands' partitions are the consumer group's to give
+// (static membership: `group.instance.id` is the node's name, so that a
+// node restarted with the same `--name` gets its partitions back at once).
+// When a partition is assigned, the bus reads the same partition of
+// `<cluster>.instances` to its end (`read_committed`: the last committed
+// snapshot of each instance), hands the snapshots to the engine
+// (`restore_atom`, with a new epoch of ownership) and only then hands it
+// the partition's commands. When one is revoked, the bus commits what it
+// has and tells the engine to drop it (`revoke_atom`). On the embedded
+// default the node is the only member: it assigns itself every partition
+// and restores them the same way.
 //
-// On the embedded default the cluster is librdkafka's mock in this process;
-// the code is the same.
+// Exactly once per transaction. Everything the bus writes goes into the
+// open transaction: the outputs of each batch (snapshots, history entries,
+// events, commands for other instances) with the offset its commands are
+// applied up to, the commands a batch of business events became with those
+// events' offsets (the router's group), the admin's commands, dead letters,
+// definitions. The bus commits (`send_offsets_to_transaction` for both
+// groups, then `commit_transaction`) as soon as it has nothing else to do,
+// and at the latest `commit_interval` after the transaction began. Outputs
+// tagged with an epoch that is no longer the partition's are dropped: the
+// partition moved or was rewound, and whoever owns it now applies those
+// commands again. A crash loses an open transaction and nothing else: its
+// commands are applied again from the snapshots it did not commit.
+//
+// Failures. A retriable one (a broker away, a coordinator moving) is tried
+// again with backoff, for as long as it takes; the node says it waits. An
+// abortable one aborts the transaction and rewinds: every owned partition
+// is restored from its committed snapshots and read again from its
+// committed offset, and the router's topics from theirs; an admin request
+// whose command was in the aborted transaction is answered with error
+// `publish`. A fenced producer (another process took this node's name) is
+// replaced, then the node rewinds too.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,16 +61,21 @@
 
 namespace meshflow::actors {
 
-/// `(publish_atom, topic, cloudevent_json, key) -> std::string`: produces
-/// the CloudEvent (binary mode, keyed by its `partitionkey`, else `key`) to
-/// `topic` and answers once the broker has it: "" then, else why it was not
-/// delivered (after librdkafka's retries). How an `asyncapi` function
-/// publishes.
-using publish_atom = caf::atom_constant<caf::atom("publish")>;
-
 /// `(consumed_atom, partition, std::vector<command>, next_offset)`: the bus
 /// hands the engine the commands it read of one partition.
 using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
+
+/// `(restore_atom, partition, epoch, snapshots)`: the partition is the
+/// node's (again) from now on, in ownership `epoch`; its instances are these
+/// (instance id -> last committed snapshot).
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+
+/// `(revoke_atom, partition)`: the partition is no longer the node's; its
+/// instances and their timers are dropped.
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+
+/// The last committed snapshot of each instance of a partition.
+using partition_snapshots = std::vector<std::pair<std::string, std::string>>;
 
 /// `(write_atom, bus_writes)`: records for the bus to write in its next
 /// round.
@@ -86,13 +111,18 @@ inline constexpr std::string_view command_kind_header = "meshflow-command";
 using listening_atom = caf::atom_constant<caf::atom("listening")>;
 
 /// `(routed_atom, offsets)`: the events read before these offsets (of the
-/// business topics) are routed; passed along router -> engine -> bus, in
-/// order with the commands they became, so that the bus commits them once
-/// those commands are written.
+/// business topics) are routed, from the events reader to the router; the
+/// router passes `(routed_atom, commands, offsets)` on to the engine and the
+/// bus: the commands those events became, written in one transaction with
+/// the offsets.
 using routed_atom = caf::atom_constant<caf::atom("routed")>;
 
 /// What the bus writes in one round.
 struct bus_writes {
+  /// The outputs of a batch of this partition of the commands, in this
+  /// epoch of its ownership; -1: not a batch's (the admin's, the router's).
+  std::int32_t partition = -1;
+  std::uint64_t epoch = 0;
   /// To their instances' partitions of `<cluster>.commands`.
   std::vector<command> commands;
   /// To their channels, or `<cluster>.events`.
@@ -104,11 +134,11 @@ struct bus_writes {
   std::vector<std::pair<std::string, std::string>> history;
   /// Key (`id@version`) -> record value, to `<cluster>.definitions`.
   std::vector<std::pair<std::string, std::string>> definitions;
-  /// The commands of these partitions are applied up to (not including)
-  /// these offsets: committed once everything above is written.
-  std::vector<std::pair<std::int32_t, std::int64_t>> applied;
+  /// The batch's commands are applied up to (not including) this offset
+  /// (-1: none): committed with everything above.
+  std::int64_t applied = -1;
   /// The business events routed up to these offsets: committed in the
-  /// router's group once everything above is written.
+  /// router's group with everything above.
   std::vector<transport::kafka_topic_partition> routed;
 };
 
@@ -125,10 +155,19 @@ struct bus_options {
   json_limits json;
   /// Keeps the embedded cluster (if any) alive as long as the bus's clients.
   std::shared_ptr<const void> cluster;
+  /// The node's name: its producer's `transactional.id` and its static
+  /// membership of the commands' group are `<cluster>.<name>`.
+  std::string name;
+  /// The longest a transaction stays open while the bus is busy (it
+  /// commits at once when idle): the bound on what a step waits for its
+  /// outputs to be committed, against the cost of a commit per batch.
+  std::chrono::milliseconds commit_interval{std::chrono::milliseconds{50}};
 };
 
 /// Spawns the bus on a thread of its own; it connects at once and fails
-/// when a client cannot be made.
+/// when a client cannot be made. It consumes commands once told
+/// `(attach_atom)` (by the admin, when the definitions deployed before are
+/// deployed again: a restored instance needs its version).
 expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options);
 
 } // namespace meshflow::actors

@@ -79,8 +79,6 @@ struct deploy_settings {
   /// The node's catalog when the deploy began (null: an empty one): what
   /// the definition's AsyncAPI references resolve against first.
   std::shared_ptr<const catalog::service_catalog> catalog;
-  /// The node's bus (bus.hpp), for `asyncapi` functions.
-  caf::actor bus;
 };
 
 /// How the functions of `plan` are bound with `s`.

@@ -11,6 +11,9 @@
 // Points:
 //   instance.throw=STATE   the instance actor throws (as a bug would) after a
 //                          message that left its instance in state STATE
+//   crash-before-commit    the node dies (as kill -9 would) once the records
+//                          of a transaction holding a business event are on
+//                          the broker, before the transaction commits
 
 #include <string>
 #include <string_view>

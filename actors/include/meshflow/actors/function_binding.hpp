@@ -14,7 +14,7 @@
 //   asyncapi    an AsyncAPI `publish` operation (`operation: DOC#operationId`,
 //               found in the node's catalog, else beside the workflow:
 //               operation_lookup.hpp): each call publishes its arguments as
-//               a CloudEvent to the operation's topic through the node's bus
+//               a CloudEvent to the operation's topic, with the step of its instance
 //               (below); fire-and-forget, result `{}`
 //   rpc, graphql, odata   refused: "function type X is not supported yet"
 //
@@ -62,11 +62,12 @@
 //     `application/json`, and the extension `workflowinstanceid` when the
 //     call names its instance (so that a service's reply finds it, as for
 //     an `eventRef` trigger).
-//  3. The binding asks the bus `(publish_atom, topic, cloudevent_json, key)`
-//     (bus.hpp; the key is the instance id, "" none) and answers `{}` once
-//     the bus says the broker has it, else the action's error `publish`
-//     with the bus's reason. Abandoning a call changes nothing: a record
-//     handed to the bus goes out.
+//  3. The binding answers `{}` with the event and its topic
+//     (`invocation_result::publish_topic`, `publish_event`); the instance
+//     hands them to its partition with the step that records the action
+//     done, so that the event is written in the same Kafka transaction as
+//     that step and its command's offset: published exactly once, however
+//     the node crashes (bus.hpp). Abandoning a call changes nothing.
 
 #include <chrono>
 #include <cstddef>
@@ -138,9 +139,6 @@ struct binding_context {
   /// The node's AsyncAPI catalog as it stood when the deploy began, where
   /// `asyncapi` functions find their operations (null: an empty one).
   std::shared_ptr<const catalog::service_catalog> catalog;
-  /// The node's bus (bus.hpp), through which `asyncapi` functions publish;
-  /// needed for them.
-  caf::actor bus;
 };
 
 class operation_lookup;

@@ -89,9 +89,15 @@ struct node_options {
   /// groups `<cluster>.<role>`), the partition count P the node creates the
   /// topics with, and their other settings.
   transport::engine_topic_settings topics;
-  /// This node's name, the `client.id` of its Kafka clients; "" makes one
-  /// from the host name and process id.
+  /// This node's name, the `client.id` of its Kafka clients, its
+  /// transactional id and its static membership of the commands' group
+  /// (`<cluster>.<name>`, bus.hpp): a node restarted with the same name
+  /// fences its previous incarnation and gets its partitions back at once.
+  /// "" makes one from the host name and process id.
   std::string name;
+  /// The longest a transaction of the bus stays open while it is busy
+  /// (bus.hpp): what a step may wait for its outputs to be committed.
+  std::chrono::milliseconds commit_interval{std::chrono::milliseconds{50}};
 };
 
 /// A node that runs: its admin actor, which owns the others (they stop

@@ -40,6 +40,17 @@
 // snapshot. `get` and `history` are answered from the latest snapshot, live
 // or parked, without waking anything.
 //
+// Ownership: a partition actor holds instances only while the node owns
+// its partition (bus.hpp). `(restore_atom, snapshots)` replaces whatever it
+// held with the instances of the last committed snapshots: the ended ones
+// are kept as such; the others get an actor, which arms their timers again
+// from the deadlines in the snapshot (a deadline that passed while no node
+// owned them fires at once) and calls again the functions that were in
+// flight (at least once, as REST calls are; an `asyncapi` function's event
+// was not committed either), then parks. `(revoke_atom)` drops them all;
+// the admin requests waiting for a command of theirs are answered with
+// error `moved`.
+//
 // Timers: the partition's timer wheel holds every armed deadline of its
 // instances (parked ones included); a deadline that passes becomes a timer
 // command, written like any other (DESIGN.md: nothing reaches an instance
@@ -155,6 +166,7 @@ struct partition_options {
 ///   (deployed_atom, deployments)   the node's versions changed
 ///   (unwritten_atom, request_id, error_json)   a command carrying that
 ///                                     request could not be written
+///   (restore_atom, partition_snapshots), (revoke_atom)   ownership
 caf::actor spawn_partition(caf::actor_system& sys, partition_options options);
 
 } // namespace meshflow::actors

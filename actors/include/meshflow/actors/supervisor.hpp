@@ -51,17 +51,23 @@ struct invocation_result {
   bool ok = false;
   std::string result;  // JSON text, when ok
   meshflow::error failure;
+  /// What an `asyncapi` function publishes (function_binding.hpp): the
+  /// topic and the CloudEvent (structured JSON), "" none. The instance
+  /// hands it to its partition with the step that records the action done,
+  /// so that the event is written in the same transaction as that step.
+  std::string publish_topic;
+  std::string publish_event;
 
-  static invocation_result success(std::string json) { return {true, std::move(json), {}}; }
+  static invocation_result success(std::string json) { return {true, std::move(json), {}, {}, {}}; }
   static invocation_result failed(std::string code, std::string message) {
-    return {false, {}, {std::move(code), std::move(message)}};
+    return {false, {}, {std::move(code), std::move(message)}, {}, {}};
   }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, invocation_result& x) {
   return f(caf::meta::type_name("meshflow::invocation_result"), x.ok, x.result,
-           x.failure.code, x.failure.message);
+           x.failure.code, x.failure.message, x.publish_topic, x.publish_event);
 }
 
 /// Everything one supervised invocation needs.
