@@ -37,7 +37,8 @@ invocation_result to_result(const expected<nlohmann::json>& r) {
 caf::behavior expression_binding(caf::event_based_actor*, std::shared_ptr<const dsl::plan> plan,
                                  jq::expression_id id) {
   return {
-    [plan, id](invoke_atom, const std::string& arguments, const std::string&) {
+    [plan, id](invoke_atom, const std::string& arguments, const std::string&,
+               const std::string&) {
       auto input = jq::value::parse(arguments);
       if (!input)
         return invocation_result::failed("arguments", "the action's input is not JSON");
@@ -53,7 +54,7 @@ caf::behavior expression_binding(caf::event_based_actor*, std::shared_ptr<const 
 
 caf::behavior native_binding(caf::event_based_actor*, native_function f) {
   return {
-    [f](invoke_atom, const std::string& arguments, const std::string&) {
+    [f](invoke_atom, const std::string& arguments, const std::string&, const std::string&) {
       auto args = arguments_of(arguments);
       if (!args)
         return to_result(args);
@@ -69,6 +70,7 @@ struct rest_binding_state {
     caf::response_promise promise;
     caf::actor_addr requester;
     std::string arguments;
+    std::string key;  // the call's (supervision::call_key)
     /// Once started.
     std::optional<transport::http_client::transfer_id> transfer;
     std::string target;
@@ -138,6 +140,10 @@ void start_queued(rest_self self) {
       forget(self, it);
       continue;
     }
+    // The same for every attempt of the call, and after a restart: the
+    // service can tell a call made again (at least once) from a new one.
+    if (!c.key.empty())
+      request->headers.emplace_back(std::string{idempotency_header}, std::move(c.key));
     c.arguments.clear();
     c.target = request->target();
     caf::weak_actor_ptr me{self->ctrl()};
@@ -178,8 +184,8 @@ caf::behavior rest_binding(rest_self self, transport::rest_operation op,
   st.max_in_flight = std::max<std::size_t>(1, max_in_flight);
   self->set_down_handler([self](caf::down_msg& down) { abandon(self, down.source); });
   return {
-    [self](invoke_atom, std::string& arguments,
-           const std::string&) -> caf::result<invocation_result> {
+    [self](invoke_atom, std::string& arguments, const std::string&,
+           std::string& key) -> caf::result<invocation_result> {
       auto& st = self->state;
       auto n = st.next++;
       auto& c = st.calls[n];
@@ -191,6 +197,7 @@ caf::behavior rest_binding(rest_self self, transport::rest_operation op,
       }
       c.promise = self->make_response_promise();
       c.arguments = std::move(arguments);
+      c.key = std::move(key);
       st.queue.push_back(n);
       start_queued(self);
       return caf::delegated<invocation_result>{};
@@ -244,7 +251,8 @@ caf::behavior asyncapi_binding(caf::event_based_actor*, std::string function,
                                prepared_function::publish how, std::string source) {
   return {
     [function = std::move(function), how = std::move(how), source = std::move(source)](
-      invoke_atom, const std::string& arguments, const std::string& instance_id) {
+      invoke_atom, const std::string& arguments, const std::string& instance_id,
+      const std::string&) {
       auto args = arguments_of(arguments);
       if (!args)
         return to_result(args);

@@ -35,6 +35,7 @@ public:
     job.binding = st.job->bindings.at(call.function);
     job.arguments = call.arguments.dump();
     job.instance_id = self_->state.value.id;
+    job.call_key = fmt::format("{}.{}", job.instance_id, call.token);
     job.retry_for = [&w, action = call.action](const std::string& code) {
       return dsl::retry_for(w, *action, code);
     };

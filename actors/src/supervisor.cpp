@@ -42,7 +42,7 @@ void attempt(caf::stateful_actor<supervisor_state>* self) {
                    ? std::chrono::duration_cast<caf::timespan>(*st.job.action_exec_timeout)
                    : std::chrono::duration_cast<caf::timespan>(no_timeout);
   self->request(st.job.binding, timeout, invoke_atom::value, st.job.arguments,
-                st.job.instance_id)
+                st.job.instance_id, st.job.call_key)
     .then(
       [self](invocation_result& r) {
         if (r.ok)

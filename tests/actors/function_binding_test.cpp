@@ -40,11 +40,12 @@ std::shared_ptr<const dsl::plan> plan_of(const std::string& functions_yaml) {
 
 class binding_test : public ::testing::Test {
 protected:
-  /// What the binding answers to `arguments`.
-  invocation_result invoke(const caf::actor& binding, const std::string& arguments) {
+  /// What the binding answers to `arguments` (a call named `key`).
+  invocation_result invoke(const caf::actor& binding, const std::string& arguments,
+                           const std::string& key = {}) {
     caf::scoped_actor self{sys_};
     invocation_result out = invocation_result::failed("test", "no answer");
-    self->request(binding, caf::infinite, invoke_atom::value, arguments, std::string{})
+    self->request(binding, caf::infinite, invoke_atom::value, arguments, std::string{}, key)
       .receive([&](invocation_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = invocation_result::failed("test", sys_.render(e)); });
     return out;
@@ -126,7 +127,9 @@ TEST_F(binding_test, rest_functions_call_the_openapi_operation) {
   service_.server.Get(R"(/api/greet/([^/]+))",
                      [](const httplib::Request& req, httplib::Response& res) {
                        res.set_content(
-                         nlohmann::json{{"greeting", "Hello " + req.matches[1].str()}}.dump(),
+                         nlohmann::json{{"greeting", "Hello " + req.matches[1].str()},
+                                        {"key", req.get_header_value("Idempotency-Key")}}
+                           .dump(),
                          "application/json");
                      });
   service_.server.Get("/api/down", [](const httplib::Request&, httplib::Response& res) {
@@ -149,9 +152,10 @@ TEST_F(binding_test, rest_functions_call_the_openapi_operation) {
   ctx.http = http_;
   auto greet = bind_function(sys_, ctx, 0);
   ASSERT_TRUE(greet) << greet.error().message;
-  auto r = invoke(*greet, R"({"name": "Ada"})");
+  // The call's key goes with it, so that the service can deduplicate.
+  auto r = invoke(*greet, R"({"name": "Ada"})", "instance-7.3");
   ASSERT_TRUE(r.ok) << r.failure.message;
-  EXPECT_EQ(r.result, R"({"greeting":"Hello Ada"})");
+  EXPECT_EQ(r.result, R"({"greeting":"Hello Ada","key":"instance-7.3"})");
   auto down = bind_function(sys_, ctx, 1);
   ASSERT_TRUE(down) << down.error().message;
   EXPECT_EQ(invoke(*down, "{}").failure.code, "503");
@@ -183,11 +187,12 @@ TEST_F(binding_test, rest_calls_of_one_function_are_in_flight_together) {
   auto binding = rest("together");
   caf::scoped_actor self{sys_};
   std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{},
-                                     std::string{}))>
+                                     std::string{}, std::string{}))>
     calls;
   for (int k = 0; k < n; ++k)
     calls.push_back(
-      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}));
+      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{},
+                    std::string{}));
   for (auto& call : calls)
     call.receive([](invocation_result& r) { EXPECT_EQ(r.result, R"("together")"); },
                  [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
@@ -216,11 +221,12 @@ TEST_F(binding_test, rest_calls_in_flight_are_bounded_by_max_concurrent_calls) {
   auto binding = rest("work", ctx);
   caf::scoped_actor self{sys_};
   std::vector<decltype(self->request(binding, caf::infinite, invoke_atom::value, std::string{},
-                                     std::string{}))>
+                                     std::string{}, std::string{}))>
     calls;
   for (int k = 0; k < 6; ++k)
     calls.push_back(
-      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}));
+      self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{},
+                    std::string{}));
   for (auto& call : calls)
     call.receive([](invocation_result& r) { EXPECT_TRUE(r.ok) << r.failure.message; },
                  [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
@@ -233,7 +239,7 @@ TEST_F(binding_test, an_abandoned_rest_call_releases_its_connection) {
   auto binding = rest("never");
   caf::scoped_actor self{sys_};
   // The supervisor's request, never answered ...
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{});
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}, std::string{});
   ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
   EXPECT_EQ(http_->transfers(), 1u);
   // ... until it gives up (actionExecTimeout): the connection closes.
@@ -244,7 +250,7 @@ TEST_F(binding_test, an_abandoned_rest_call_releases_its_connection) {
 
 /// Calls `binding` and waits for the answer that never comes.
 caf::behavior waiting_requester(caf::event_based_actor* self, caf::actor binding) {
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{})
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}, std::string{})
     .then([](invocation_result&) {});
   return {[](const std::string&) {}};
 }
@@ -266,7 +272,7 @@ TEST_F(binding_test, a_rest_binding_that_stops_leaves_no_transfer_behind) {
   openapi(silent.url(), {"never"});
   auto binding = rest("never");
   caf::scoped_actor self{sys_};
-  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{});
+  self->request(binding, caf::infinite, invoke_atom::value, std::string{"{}"}, std::string{}, std::string{});
   ASSERT_TRUE(meshflow::testing::eventually([&] { return silent.requests() == 1; }));
   caf::anon_send_exit(binding, caf::exit_reason::user_shutdown);
   EXPECT_TRUE(meshflow::testing::eventually([&] { return silent.closed() == 1; }));
@@ -351,7 +357,7 @@ protected:
                                const std::string& instance_id) {
     caf::scoped_actor self{sys_};
     invocation_result out = invocation_result::failed("test", "no answer");
-    self->request(binding, caf::infinite, invoke_atom::value, arguments, instance_id)
+    self->request(binding, caf::infinite, invoke_atom::value, arguments, instance_id, std::string{})
       .receive([&](invocation_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = invocation_result::failed("test", sys_.render(e)); });
     return out;

@@ -48,7 +48,7 @@ struct script {
 
 caf::behavior scripted_binding(caf::event_based_actor* self, std::shared_ptr<script> s) {
   return {
-    [self, s](invoke_atom, const std::string&,
+    [self, s](invoke_atom, const std::string&, const std::string&,
               const std::string&) -> caf::result<invocation_result> {
       auto i = static_cast<std::size_t>(s->calls++);
       const auto& step = s->steps.at(std::min(i, s->steps.size() - 1));
@@ -66,7 +66,9 @@ caf::behavior scripted_binding(caf::event_based_actor* self, std::shared_ptr<scr
 /// to UBSan, when it spawns a function that takes none.)
 caf::behavior dying_binding(caf::event_based_actor* self, caf::exit_reason reason) {
   return {
-    [self, reason](invoke_atom, const std::string&, const std::string&) { self->quit(reason); },
+    [self, reason](invoke_atom, const std::string&, const std::string&, const std::string&) {
+      self->quit(reason);
+    },
   };
 }
 

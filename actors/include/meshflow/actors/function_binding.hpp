@@ -2,7 +2,8 @@
 
 // Function bindings (DESIGN.md, "Actors"): one actor per function
 // definition of a deployed workflow, answering the supervisor's
-// `(invoke_atom, arguments, instance_id)` with an `invocation_result`, and
+// `(invoke_atom, arguments, instance_id, call_key)` with an
+// `invocation_result`, and
 // forgetting the call of a supervisor that sends `(abandon_atom)`
 // (supervisor.hpp).
 //
@@ -26,9 +27,10 @@
 // `bind_function(sys, ctx, index)` does both.
 //
 // How a REST binding calls (src/function_binding.cpp, `rest_binding`):
-//  1. A call `(invoke_atom, arguments, instance_id)` is queued with its
-//     response promise and its requester (the supervisor), which the binding
-//     monitors while it has calls in the queue.
+//  1. A call `(invoke_atom, arguments, instance_id, call_key)` is queued
+//     with its response promise and its requester (the supervisor), which
+//     the binding monitors while it has calls in the queue. The request
+//     carries the call key as header `Idempotency-Key`.
 //  2. Up to `max_concurrent_calls` calls of the function are in flight at
 //     once; the next queued call starts when one ends, in arrival order. To
 //     start, the arguments become an HTTP request (transport/rest.hpp,
@@ -52,7 +54,7 @@
 //  have been performed by the service.
 //
 // How an asyncapi binding publishes (src/function_binding.cpp,
-// `asyncapi_binding`), for `(invoke_atom, arguments, instance_id)`:
+// `asyncapi_binding`), for `(invoke_atom, arguments, instance_id, call_key)`:
 //  1. The arguments are checked against the payload schema of the
 //     operation's message (catalog::operation::violations; nothing is
 //     checked when the message has no schema). A violation is the action's
@@ -140,6 +142,12 @@ struct binding_context {
   /// `asyncapi` functions find their operations (null: an empty one).
   std::shared_ptr<const catalog::service_catalog> catalog;
 };
+
+/// The header a REST call carries its `call_key` in (`<instance id>.<action
+/// token>`): a call made again (a retry, or after the instance was
+/// restored on another node or after a crash: REST calls are at least once)
+/// carries the same key, so that a service can deduplicate.
+inline constexpr std::string_view idempotency_header = "Idempotency-Key";
 
 class operation_lookup;
 

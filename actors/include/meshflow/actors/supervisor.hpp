@@ -3,7 +3,8 @@
 // One supervisor per action invocation (DESIGN.md, "Actors").
 //
 // How it works:
-//  1. The supervisor sends `(invoke_atom, arguments, instance_id)` to the
+//  1. The supervisor sends `(invoke_atom, arguments, instance_id, call_key)`
+//     to the
 //     function binding
 //     as a request that expires after `actionExecTimeout` (CAF's request
 //     timeout, on the actor clock).
@@ -46,7 +47,7 @@ using action_retry_atom = caf::atom_constant<caf::atom("actretry")>;
 using action_done_atom = caf::atom_constant<caf::atom("actdone")>;
 
 /// What a function binding answers to `(invoke_atom, std::string arguments,
-/// std::string instance_id)`.
+/// std::string instance_id, std::string call_key)`.
 struct invocation_result {
   bool ok = false;
   std::string result;  // JSON text, when ok
@@ -77,6 +78,10 @@ struct supervision {
   /// The instance the action belongs to (an asyncapi function's event
   /// names it as `workflowinstanceid`).
   std::string instance_id;
+  /// `<instance id>.<action token>`: names the call, the same for each of
+  /// its attempts and after the instance is restored (a REST binding sends
+  /// it as the `Idempotency-Key` header).
+  std::string call_key;
   /// The retry decision for an error code (dsl::retry_for, bound to the
   /// workflow and the action).
   std::function<std::optional<dsl::retry_policy>(const std::string& code)> retry_for;
