@@ -105,6 +105,8 @@ std::string snapshot(const instance& i) {
         am->set_token(a.token);
         am->set_deadline(a.deadline);
         am->set_result(json_text(a.result));
+        am->set_attempts(a.attempts);
+        am->set_retry_at(a.retry_at);
       }
     }
     for (const auto& r : c.arrived)
@@ -246,6 +248,8 @@ expected<instance> restore(std::string_view bytes) {
         a.token = am.token();
         a.deadline = am.deadline();
         a.result = read.json(am.result(), "action result");
+        a.attempts = am.attempts();
+        a.retry_at = am.retry_at();
       }
     }
     c.arrived.assign(s.arrived().begin(), s.arrived().end());

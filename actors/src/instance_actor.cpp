@@ -40,6 +40,9 @@ public:
       return dsl::retry_for(w, *action, code);
     };
     job.action_exec_timeout = call.timeout;
+    job.attempts_before = static_cast<int>(call.attempts);
+    if (call.retry_at > 0)
+      job.first_delay = std::chrono::milliseconds{std::max<epoch_ms>(0, call.retry_at - now_ms())};
     job.parent = caf::actor_cast<caf::actor>(self_);
     auto sup = self_->spawn<caf::monitored>(supervisor, std::move(job));
     st.tokens[sup.address()] = call.token;
@@ -312,8 +315,10 @@ caf::behavior instance_actor(self_ptr self, std::shared_ptr<const deployment> jo
     [self](action_retry_atom, int attempt, const std::string& code, std::int64_t delay) {
       auto& st = self->state;
       auto it = st.tokens.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-      if (it != st.tokens.end())
-        st.run->function_retrying(it->second, attempt, code, delay);
+      if (it == st.tokens.end())
+        return;
+      st.run->function_retrying(it->second, attempt, code, delay);
+      update(self);  // the attempt and its deadline are in the snapshot
     },
     [self](proceed_atom) {
       self->state.run->proceed();

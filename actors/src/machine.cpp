@@ -117,7 +117,10 @@ void machine::function_retrying(std::uint64_t t, int attempt, const std::string&
   if (at.kind != location::action)
     return;
   auto& cur = *i_.current;
-  const auto& l = cur.lists[at.list_index];
+  auto& l = cur.lists[at.list_index];
+  auto& a = l.running[at.action_index];
+  a.attempts = static_cast<std::uint32_t>(attempt);
+  a.retry_at = fx_.now() + delay_ms;
   if (const auto& t = state_def().timeouts.state_exec_timeout; t && t->single)
     cur.single_timer_token = arm_in(t->single->value, cur.single_deadline);
   note("action.retried", fmt::format("{} attempt {} failed with '{}'; retry in {} ms",
@@ -782,7 +785,7 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
         return failed({r.error().code, fmt::format("function '{}': {}", fn.name,
                                                    r.error().message)});
       fx_.invoke({a.token, static_cast<std::uint32_t>(index), std::move(*input), &def,
-                  action_timeout()});
+                  action_timeout(), a.attempts, a.retry_at});
       return;
     }
     auto args = dsl::render_template(plan_, path + ".functionRef.arguments", f->arguments,
@@ -791,7 +794,7 @@ void machine::invoke_action(std::size_t li, std::size_t ai) {
       return failed(std::move(args.error()));
     note("action.started", fmt::format("{} calls '{}'", path, fn.name));
     fx_.invoke({a.token, static_cast<std::uint32_t>(index), std::move(*args), &def,
-                action_timeout()});
+                action_timeout(), a.attempts, a.retry_at});
     return;
   }
 

@@ -72,8 +72,13 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisio
     job.random_unit = [rng = std::make_shared<std::mt19937_64>(std::random_device{}())] {
       return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
     };
+  self->state.attempt = job.attempts_before;
+  auto delay = job.first_delay;
   self->state.job = std::move(job);
-  attempt(self);
+  if (delay.count() > 0)
+    self->delayed_send(self, delay, retry_atom::value);
+  else
+    attempt(self);
   return {
     [self](retry_atom) { attempt(self); },
   };

@@ -96,7 +96,8 @@ protected:
   /// Starts a supervised invocation against a binding playing `steps`.
   void start(std::vector<std::optional<invocation_result>> steps,
              std::optional<dsl::retry_policy> policy,
-             std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+             std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+             int attempts_before = 0, std::chrono::milliseconds first_delay = 0ms) {
     script_ = std::make_shared<script>();
     script_->steps = std::move(steps);
     binding_ = sys_->spawn(scripted_binding, script_);
@@ -109,6 +110,8 @@ protected:
       return policy;
     };
     job.action_exec_timeout = timeout;
+    job.attempts_before = attempts_before;
+    job.first_delay = first_delay;
     job.parent = sys_->spawn(parent, report_);
     job.random_unit = [] { return 0.5; };
     sys_->spawn(supervisor, std::move(job));
@@ -179,6 +182,20 @@ TEST_F(supervisor_test, max_attempts_counts_the_first_call) {
   EXPECT_EQ(report_->done->failure.code, "503");
   EXPECT_EQ(report_->attempts, 2);
   EXPECT_EQ(script_->calls, 2);
+}
+
+TEST_F(supervisor_test, a_restored_call_goes_on_with_its_attempts_and_waits_for_its_retry) {
+  // Restored from a snapshot: two attempts failed, the third is due in 1.5 s.
+  start({unavailable, ok}, policy(3), std::nullopt, 2, 1500ms);
+  EXPECT_EQ(script_->calls, 0);
+  EXPECT_EQ(advance(1499ms), 0u);
+  EXPECT_EQ(script_->calls, 0);
+  advance(1ms);
+  // The third attempt is the last one the policy allows: its failure ends it.
+  EXPECT_EQ(script_->calls, 1);
+  ASSERT_TRUE(report_->done);
+  EXPECT_EQ(report_->done->failure.code, "503");
+  EXPECT_EQ(report_->attempts, 3);
 }
 
 TEST_F(supervisor_test, an_error_that_is_not_retried_ends_it) {

@@ -58,6 +58,11 @@ struct action_run {
   std::uint64_t token = 0;   // names the invocation, timer or awaited event
   epoch_ms deadline = 0;     // of the timer (sleep, resultEventTimeout); 0: none
   jq::value result;          // the result, kept over `sleep.after`
+  /// A function call's failed attempts so far, and when the next one is
+  /// due (0: none waits): a restored call goes on with its retries, late
+  /// rather than again from the first.
+  std::uint32_t attempts = 0;
+  epoch_ms retry_at = 0;
 };
 
 /// A list of actions running on one copy of data: the actions of an

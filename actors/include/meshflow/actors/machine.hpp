@@ -110,6 +110,10 @@ struct invocation {
   jq::value arguments;
   const dsl::action* action = nullptr;  // its retry rules
   std::optional<std::chrono::milliseconds> timeout;  // actionExecTimeout
+  /// Attempts that failed before (a call restored from a snapshot), and
+  /// when the next one is due (0: at once).
+  std::uint32_t attempts = 0;
+  epoch_ms retry_at = 0;
 };
 
 /// A sub-instance the machine wants started (`subFlowRef`).

@@ -86,6 +86,11 @@ struct supervision {
   /// workflow and the action).
   std::function<std::optional<dsl::retry_policy>(const std::string& code)> retry_for;
   std::optional<std::chrono::milliseconds> action_exec_timeout;
+  /// Attempts made before this supervisor (a call restored from its
+  /// instance's snapshot goes on with its retries), and how long until the
+  /// next one is due (0: at once).
+  int attempts_before = 0;
+  std::chrono::milliseconds first_delay{0};
   caf::actor parent;
   /// A number in [0, 1) for the jitter of each retry; random by default.
   std::function<double()> random_unit;
