@@ -831,8 +831,7 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     commit(self);
-    // A static member leaves its partitions to itself until its session
-    // times out: restarted with the same name, it has them back at once.
+    // Leaving the group hands the partitions on at once.
     if (auto closed = st.commands->close(); !closed)
       MESHFLOW_LOG(warn, "bus", "leaving {}'s group: {}", st.o.topics.commands.name,
                    closed.error().message);
@@ -876,27 +875,24 @@ expected<caf::actor> spawn_bus(caf::actor_system& sys, bus_options options) {
   auto producer = transactional_producer(options);
   if (!producer)
     return tl::unexpected(producer.error());
-  auto consumer = [&](const std::string& group,
-                      bool member) -> expected<std::shared_ptr<transport::kafka_consumer>> {
+  auto consumer = [&](const std::string& group) -> expected<std::shared_ptr<transport::kafka_consumer>> {
     auto c = transport::engine_consumer_config(bootstrap, group);
     c["client.id"] = options.name;
     // A command waits at most this long on the broker for others to share
     // its fetch: the latency bound of a step that waits for a command.
     c["fetch.wait.max.ms"] = "10";
-    if (member)
-      c["group.instance.id"] = fmt::format("{}.{}", cluster_name, options.name);
     auto made = transport::kafka_consumer::create(c);
     if (!made)
       return tl::unexpected(made.error());
     return std::make_shared<transport::kafka_consumer>(std::move(*made));
   };
   bool embedded = options.cluster != nullptr;
-  auto commands = consumer(cluster_name + ".engine", !embedded);
+  auto commands = consumer(cluster_name + ".engine");
   if (!commands)
     return tl::unexpected(commands.error());
   if (auto known = (*commands)->learn_topics({t.commands.name}, 10s); !known)
     return tl::unexpected(known.error());
-  auto events = consumer(cluster_name + ".router", false);
+  auto events = consumer(cluster_name + ".router");
   if (!events)
     return tl::unexpected(events.error());
 

@@ -9,8 +9,9 @@
 // ended instances up in `<cluster>.instances` (the archive).
 //
 // Ownership. The commands' partitions are the consumer group's to give
-// (static membership: `group.instance.id` is the node's name, so that a
-// node restarted with the same `--name` gets its partitions back at once).
+// (dynamic membership: a static member, `group.instance.id`, got its
+// partitions back at once after a restart, but librdkafka 2.0 fences such a
+// member for good when the broker comes back from an outage).
 // When a partition is assigned, the bus reads the same partition of
 // `<cluster>.instances` to its end (`read_committed`: the last committed
 // snapshot of each instance), hands the snapshots to the engine
@@ -155,8 +156,8 @@ struct bus_options {
   json_limits json;
   /// Keeps the embedded cluster (if any) alive as long as the bus's clients.
   std::shared_ptr<const void> cluster;
-  /// The node's name: its producer's `transactional.id` and its static
-  /// membership of the commands' group are `<cluster>.<name>`.
+  /// The node's name: its producer's `transactional.id` is
+  /// `<cluster>.<name>`.
   std::string name;
   /// The longest a transaction stays open while the bus is busy (it
   /// commits at once when idle): the bound on what a step waits for its

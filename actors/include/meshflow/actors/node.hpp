@@ -89,10 +89,9 @@ struct node_options {
   /// groups `<cluster>.<role>`), the partition count P the node creates the
   /// topics with, and their other settings.
   transport::engine_topic_settings topics;
-  /// This node's name, the `client.id` of its Kafka clients, its
-  /// transactional id and its static membership of the commands' group
-  /// (`<cluster>.<name>`, bus.hpp): a node restarted with the same name
-  /// fences its previous incarnation and gets its partitions back at once.
+  /// This node's name, the `client.id` of its Kafka clients and its
+  /// transactional id (`<cluster>.<name>`, bus.hpp): a node restarted with
+  /// the same name fences its previous incarnation at once.
   /// "" makes one from the host name and process id.
   std::string name;
   /// The longest a transaction of the bus stays open while it is busy
