@@ -33,7 +33,8 @@
 //
 //   store_order_bench --brokers HOST:PORT [--meshflow PATH] [--orders N]
 //                     [--warmup N] [--partitions P] [--no-raw] [--no-meshflow]
-//                     [--broker-pid PID] [--keep-node-log DIR]
+//                     [--broker-pid PID] [--node-log-dir DIR]
+//                     [--commit-interval D]   (the node's, e.g. PT0.01S)
 
 #include <fcntl.h>
 #include <signal.h>
@@ -744,6 +745,7 @@ struct options {
   bool raw = true, mesh = true;
   pid_t broker_pid = 0;
   std::string node_log_dir;
+  std::string commit_interval;  // "": the node's default
 };
 
 /// Runs warm-up, (a) and (b) through a chain whose stages are running.
@@ -970,9 +972,11 @@ chain_result run_meshflow(const options& o, std::size_t& next) {
   std::string address;
   for (int attempt = 1; address.empty(); ++attempt) {
     std::filesystem::remove(node_log);
-    node = spawn({o.meshflow, "node", "--brokers", o.brokers, "--cluster", cluster, "--listen",
-                  "127.0.0.1:0", "--quiet"},
-                 node_log);
+    std::vector<std::string> argv{o.meshflow, "node",      "--brokers", o.brokers, "--cluster",
+                                  cluster,    "--listen", "127.0.0.1:0", "--quiet"};
+    if (!o.commit_interval.empty())
+      argv.insert(argv.end(), {"--commit-interval", o.commit_interval});
+    node = spawn(argv, node_log);
     running_node = node.pid;
     auto deadline = steady::now() + 60s;
     std::string failed;
@@ -1150,6 +1154,8 @@ int main(int argc, char** argv) {
       o.broker_pid = std::stoi(value());
     else if (a == "--node-log-dir")
       o.node_log_dir = value();
+    else if (a == "--commit-interval")
+      o.commit_interval = value();
     else if (a == "--no-raw")
       o.raw = false;
     else if (a == "--no-meshflow")
@@ -1157,7 +1163,7 @@ int main(int argc, char** argv) {
     else
       die("usage: store_order_bench --brokers HOST:PORT [--meshflow PATH] [--examples DIR] "
           "[--orders N] [--warmup N] [--partitions P] [--broker-pid PID] [--node-log-dir DIR] "
-          "[--no-raw] [--no-meshflow]");
+          "[--commit-interval D] [--no-raw] [--no-meshflow]");
   }
   if (o.brokers.empty())
     die("--brokers HOST:PORT is needed (scripts/bench starts a broker)");

@@ -10,6 +10,9 @@
 //   pause|resume|cancel|retry IID         the instance after the command
 //   history IID                           its history, one entry a line
 //   event @PATH [--instance IID]          {"delivered": n} per event
+//   status                                {"name", "cluster", "healthy",
+//                                         "problem", "partitions"}; exit 1
+//                                         when the node is unhealthy
 //   catalog register FILE...              the service of each AsyncAPI
 //                                         document; its warnings on stderr
 //   catalog ls                            the services, one a line
@@ -261,6 +264,19 @@ void add_ls(CLI::App& app, options& opts) {
   });
 }
 
+void add_status(CLI::App& app, options& opts) {
+  auto c = add_command(app, "status", "Whether the node is healthy, and what it owns");
+  c.cmd->callback([&opts, c] {
+    opts.run = [c] {
+      return with_node("status", *c.node, [&](admin_session& node, reply& out) {
+        auto answer = node.ask(request_timeout, actors::status_atom::value);
+        if (out.print(answer) && !answer.value("healthy", false))
+          out.fail(fmt::format("the node is unhealthy: {}", answer.value("problem", "")));
+      });
+    };
+  });
+}
+
 void add_event(CLI::App& app, options& opts) {
   auto c = add_command(app, "event", "Send CloudEvents to a node's instances");
   auto file = std::make_shared<std::string>();
@@ -357,6 +373,7 @@ void add_client(CLI::App& app, options& opts) {
   add_start(app, opts);
   add_instance_command<actors::get_atom>(app, opts, "get", "Show an instance");
   add_ls(app, opts);
+  add_status(app, opts);
   add_instance_command<actors::pause_atom>(app, opts, "pause",
                                            "Pause an instance: no new action starts");
   add_instance_command<actors::resume_atom>(app, opts, "resume", "Resume a paused instance");

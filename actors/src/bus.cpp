@@ -52,7 +52,7 @@ constexpr auto reader_wait = 20ms;
 constexpr auto writer_wait = 5ms;
 /// How long one try of a transactional call may take before it is tried
 /// again (the broker may be away for longer).
-constexpr auto transaction_call_timeout = 10s;
+constexpr auto transaction_call_timeout = 5s;
 /// The longest wait between two tries.
 constexpr auto max_backoff = 5s;
 
@@ -90,6 +90,8 @@ struct reader_state {
   /// failed since the last `listening_atom`.
   channel_operations checks;
   bool listen_failed = false;
+  /// The last error of the poll, while it lasts.
+  std::string read_error;
   static inline const char* name = "meshflow.bus.reader";
 };
 
@@ -156,11 +158,16 @@ void read_round(reader_ptr self) {
   if (st.assigned.empty())
     return;  // polled again once told what to read
   auto records = st.consumer->poll(reader_wait, max_records_per_poll);
-  if (!records)
-    MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.assigned.front().topic,
-                 records.error().message);
-  else if (!records->empty())
-    take_events(self, *records);
+  if (!records) {
+    if (records.error().message != st.read_error)  // once while it lasts
+      MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.assigned.front().topic,
+                   records.error().message);
+    st.read_error = records.error().message;
+  } else {
+    st.read_error.clear();
+    if (!records->empty())
+      take_events(self, *records);
+  }
   self->send(self, poll_atom::value);
 }
 
@@ -363,6 +370,8 @@ struct writer_state {
   bool holds_event = false;
   /// Writes taken since the last round.
   std::size_t writes = 0;
+  /// The last error of the commands' poll, while it lasts.
+  std::string read_error;
   /// A record of a batch's outputs could not even be queued: the
   /// transaction must not commit the batch's offset without it.
   bool doomed = false;
@@ -393,6 +402,15 @@ expected<partition_snapshots> snapshots_of(const bus_options& o, std::int32_t p)
     return tl::unexpected(read.error());
   return partition_snapshots(std::make_move_iterator(latest.begin()),
                              std::make_move_iterator(latest.end()));
+}
+
+/// Tells `meshflow status` which partitions the node owns.
+void publish_ownership(writer_ptr self) {
+  auto& st = self->state;
+  std::lock_guard guard{st.o.health->lock};
+  st.o.health->owned.clear();
+  for (auto [p, epoch] : st.owned)
+    st.o.health->owned.insert(p);
 }
 
 /// The partitions are the node's from now on: each gets a new epoch and
@@ -426,6 +444,7 @@ void take_ownership(writer_ptr self, const std::vector<std::int32_t>& partitions
     std::chrono::steady_clock::now() - began);
   MESHFLOW_LOG(info, "bus", "{} partitions of {} taken, {} instance snapshots read in {} ms",
                partitions.size(), st.o.topics.commands.name, restored, took.count());
+  publish_ownership(self);
 }
 
 /// The partitions are no longer the node's: the engine drops them, and
@@ -437,6 +456,7 @@ void give_up(writer_ptr self, const std::vector<std::int32_t>& partitions) {
     st.applied.erase(p);
     self->send(st.o.engine, revoke_atom::value, p);
   }
+  publish_ownership(self);
 }
 
 std::vector<std::int32_t> numbers_of(const std::vector<kafka_topic_partition>& partitions) {
@@ -453,14 +473,25 @@ void back_off(writer_ptr self, std::chrono::milliseconds& backoff, const meshflo
     MESHFLOW_LOG(warn, "bus", "meshflow node: unhealthy, waiting for the brokers: {}",
                  why.message);
   st.healthy = false;
+  {
+    std::lock_guard guard{st.o.health->lock};
+    st.o.health->healthy = false;
+    st.o.health->problem = why.message;
+  }
   std::this_thread::sleep_for(backoff);
   backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
 }
 
 void recovered(writer_ptr self) {
-  if (!std::exchange(self->state.healthy, true))
-    MESHFLOW_LOG(warn, "bus", "meshflow node: healthy again, the brokers answer");
+  auto& st = self->state;
+  if (std::exchange(st.healthy, true))
+    return;
+  MESHFLOW_LOG(warn, "bus", "meshflow node: healthy again, the brokers answer");
+  std::lock_guard guard{st.o.health->lock};
+  st.o.health->healthy = true;
+  st.o.health->problem.clear();
 }
+
 
 /// Tries `call` until it succeeds or fails otherwise than retriably.
 template <class Call>
@@ -779,11 +810,17 @@ void ownership::on_lost(const std::vector<kafka_topic_partition>& partitions) {
 void round(writer_ptr self) {
   auto& st = self->state;
   auto records = st.commands->poll(st.in_transaction ? 0ms : writer_wait, max_records_per_poll);
-  if (!records)
-    MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.o.topics.commands.name,
-                 records.error().message);
-  else if (!records->empty())
-    take_commands(self, *records);
+  if (!records) {
+    // Said once while it lasts (a broker away repeats it every round).
+    if (records.error().message != st.read_error)
+      MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.o.topics.commands.name,
+                   records.error().message);
+    st.read_error = records.error().message;
+  } else {
+    st.read_error.clear();
+    if (!records->empty())
+      take_commands(self, *records);
+  }
   bool quiet = std::exchange(st.writes, 0) == 0;
   if (st.in_transaction &&
       (quiet || std::chrono::steady_clock::now() - st.began >= st.o.commit_interval))

@@ -32,6 +32,10 @@ struct node_link {
   /// The embedded cluster, when there is one: kept alive by every actor
   /// that has Kafka clients.
   std::shared_ptr<const void> cluster;
+  /// What the bus says of itself (`meshflow status`).
+  std::shared_ptr<bus_health> health = std::make_shared<bus_health>();
+  /// The cluster's name.
+  std::string cluster_name;
   /// The definitions `<cluster>.definitions` holds: (path, text), in the
   /// order deployed.
   std::vector<std::pair<std::string, std::string>> definitions;
@@ -390,6 +394,16 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
       return ask_catalog(self, register_atom::value, std::move(path), std::move(text));
     },
     [self](catalog_atom, list_atom) { return ask_catalog(self, list_atom::value); },
+    [self](status_atom) -> std::string {
+      auto& st = self->state;
+      std::lock_guard guard{st.link.health->lock};
+      return json{{"name", st.options.name},
+                  {"cluster", st.link.cluster_name},
+                  {"healthy", st.link.health->healthy},
+                  {"problem", st.link.health->problem},
+                  {"partitions", st.link.health->owned}}
+        .dump();
+    },
     [self](catalog_atom, show_atom, std::string& service) {
       return ask_catalog(self, show_atom::value, std::move(service));
     },
@@ -480,8 +494,9 @@ expected<running_node> start_node(caf::actor_system& sys, node_options options) 
   }
   auto engine = spawn_engine(sys, options.event_listener);
   auto router = spawn_router(sys, {std::make_shared<deployment_set>(), engine, options.json});
+  link.cluster_name = options.topics.cluster;
   auto bus = spawn_bus(sys, {link.kafka, link.topics, engine, router, options.json, link.cluster,
-                            options.name, options.commit_interval});
+                            options.name, options.commit_interval, link.health});
   if (!bus) {
     caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);

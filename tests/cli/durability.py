@@ -14,8 +14,9 @@ that dies, or loses its broker, leaves behind.
   next state with its action held, `history` shows the pause, and resumed
   it completes;
 - a broker outage (on a broker of its own, which it stops for 20 s and
-  starts again on the same data and port): the node never exits, its 200
-  instances all complete, one event each;
+  starts again on the same data and port): the node never exits, says it is
+  unhealthy (`meshflow status` exits 1, and a line on stderr) and healthy
+  again after, its 200 instances all complete, one event each;
 - a crash between produce and commit (`MESHFLOW_TEST_FAULTS=
   crash-before-commit`: the node dies once the records of a transaction
   holding a business event are on the broker, before it commits): the node
@@ -416,13 +417,24 @@ class Durability(unittest.TestCase):
         self.deploy(node, "announce.sw.yaml", sleep="PT5S")
         n = 200
         ids = self.start(node, "announce", [{"n": i} for i in range(n)])
+        self.assertTrue(self.ok(node, "status").one["healthy"])
         broker.kill_softly()  # while the instances sleep
         deadline = time.monotonic() + 20
+        said = []  # what `status` said during the outage
         while time.monotonic() < deadline:  # the outage
             self.assertTrue(node.alive(), f"the node exited without its broker:{self.logs()}")
+            status = self.client(node, "status", timeout=30)
+            said.append((status.code, status.one["healthy"]))
             time.sleep(POLL)
+        # Its timers fired while the broker was away: their transaction
+        # could not commit, and the node said so (exit 1).
+        self.assertIn((1, False), said, f"status during the outage: {said}{self.logs()}")
+        self.assertIn("unhealthy, waiting for the brokers", node.log.read_text(errors="replace"))
         broker.restart()
         self.all_completed(node, "announce", ids, timeout=120)
+        status = self.ok(node, "status").one
+        self.assertTrue(status["healthy"], status)
+        self.assertEqual(status["partitions"], [0, 1, 2, 3], status)
         records = self.committed(ids)
         self.assert_one_event_each(records, ids, ns=range(n), what="after a 20 s outage: ")
         self.assertEqual(len(self.nodes), 1)

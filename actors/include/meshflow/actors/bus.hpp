@@ -47,6 +47,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,6 +145,17 @@ struct bus_writes {
   std::vector<transport::kafka_topic_partition> routed;
 };
 
+/// What the bus says of itself, for `meshflow status` (the bus may be
+/// waiting in a retry when it is asked: it writes here, the admin reads).
+struct bus_health {
+  std::mutex lock;
+  bool healthy = true;
+  /// Why not, while not.
+  std::string problem;
+  /// The commands' partitions the node owns.
+  std::set<std::int32_t> owned;
+};
+
 /// Where the bus connects and whom it feeds.
 struct bus_options {
   /// librdkafka settings every client of the node shares (at least
@@ -163,6 +176,8 @@ struct bus_options {
   /// commits at once when idle): the bound on what a step waits for its
   /// outputs to be committed, against the cost of a commit per batch.
   std::chrono::milliseconds commit_interval{std::chrono::milliseconds{50}};
+  /// Kept up to date by the bus.
+  std::shared_ptr<bus_health> health = std::make_shared<bus_health>();
 };
 
 /// Spawns the bus on a thread of its own; it connects at once and fails

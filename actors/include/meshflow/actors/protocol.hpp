@@ -16,6 +16,10 @@
 //   (pause_atom | resume_atom | cancel_atom | retry_atom, id) -> the instance
 //                 after the command
 //   (wait_atom, id)                          -> the instance, once it ended
+//   (status_atom)                            -> {"name", "cluster", "healthy",
+//                 "problem", "partitions": [the commands' partitions owned]}
+//                 healthy: the node's last call to its brokers succeeded;
+//                 problem: why not ("" when healthy)
 //   (event_atom, cloudevent_json, id)        -> {"delivered": n}
 //                 id "" = by `workflowinstanceid`, else by correlation (the
 //                 router, router.hpp)
@@ -61,6 +65,7 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 using catalog_atom = caf::atom_constant<caf::atom("catalog")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using show_atom = caf::atom_constant<caf::atom("show")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 // retry_atom: supervisor.hpp
 
 /// To a node's event listener (node_options::event_listener): (produced_atom,
