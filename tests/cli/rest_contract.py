@@ -140,6 +140,22 @@ def threads_of(pid):
     return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
 
 
+def settled_threads_of(pid, quiet=1.0, timeout=30):
+    """The thread count once it held for `quiet` seconds: a node that just
+    said it listens may still be taking its partitions (each read of a
+    partition's snapshots has a Kafka client, and threads, of its own)."""
+    deadline = time.monotonic() + timeout
+    count, since = threads_of(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = threads_of(pid)
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return count
+
+
 class Node:
     """`meshflow node --port 0 --quiet`; stopped with SIGTERM."""
 
@@ -191,7 +207,7 @@ class RestContract(unittest.TestCase):
     def test_calls_that_time_out_on_a_node_release_their_connections(self):
         node = Node()
         try:
-            before = threads_of(node.proc.pid)
+            before = settled_threads_of(node.proc.pid)
             with workdir() as d:
                 write(d, "api.json", self.service.openapi())
                 wf = write(d, "silent.sw.yaml", WORKFLOW.format(
