@@ -152,22 +152,29 @@ void take_events(reader_ptr self, std::vector<kafka_record>& records) {
   self->send(st.o.router, routed_atom::value, std::move(offsets));
 }
 
+/// What a poll of `topic` returned; its error is logged once while it lasts
+/// (a broker away repeats it every round), `last_error` remembering it.
+std::vector<kafka_record> polled(expected<std::vector<kafka_record>> records,
+                                 const std::string& topic, std::string& last_error) {
+  if (records) {
+    last_error.clear();
+    return std::move(*records);
+  }
+  if (records.error().message != last_error)
+    MESHFLOW_LOG(warn, "bus", "reading {}: {}", topic, records.error().message);
+  last_error = records.error().message;
+  return {};
+}
+
 /// One poll, then the mailbox, then the next poll — while assigned.
 void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.assigned.empty())
     return;  // polled again once told what to read
-  auto records = st.consumer->poll(reader_wait, max_records_per_poll);
-  if (!records) {
-    if (records.error().message != st.read_error)  // once while it lasts
-      MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.assigned.front().topic,
-                   records.error().message);
-    st.read_error = records.error().message;
-  } else {
-    st.read_error.clear();
-    if (!records->empty())
-      take_events(self, *records);
-  }
+  auto records = polled(st.consumer->poll(reader_wait, max_records_per_poll),
+                        st.assigned.front().topic, st.read_error);
+  if (!records.empty())
+    take_events(self, records);
   self->send(self, poll_atom::value);
 }
 
@@ -809,18 +816,11 @@ void ownership::on_lost(const std::vector<kafka_topic_partition>& partitions) {
 /// nothing else to do), or once it is `commit_interval` old.
 void round(writer_ptr self) {
   auto& st = self->state;
-  auto records = st.commands->poll(st.in_transaction ? 0ms : writer_wait, max_records_per_poll);
-  if (!records) {
-    // Said once while it lasts (a broker away repeats it every round).
-    if (records.error().message != st.read_error)
-      MESHFLOW_LOG(warn, "bus", "reading {}: {}", st.o.topics.commands.name,
-                   records.error().message);
-    st.read_error = records.error().message;
-  } else {
-    st.read_error.clear();
-    if (!records->empty())
-      take_commands(self, *records);
-  }
+  auto records = polled(
+    st.commands->poll(st.in_transaction ? 0ms : writer_wait, max_records_per_poll),
+    st.o.topics.commands.name, st.read_error);
+  if (!records.empty())
+    take_commands(self, records);
   bool quiet = std::exchange(st.writes, 0) == 0;
   if (st.in_transaction &&
       (quiet || std::chrono::steady_clock::now() - st.began >= st.o.commit_interval))

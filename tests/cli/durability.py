@@ -62,7 +62,7 @@ except ImportError:
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from run_support import Reply  # noqa: E402
+from run_support import Reply, fixture_brokers  # noqa: E402
 
 ARGS = None
 POLL = 0.2  # seconds between two looks at the node or a topic
@@ -551,11 +551,7 @@ def main():
     parser.add_argument("--meshflow", required=True)
     parser.add_argument("--brokers")
     ARGS, rest = parser.parse_known_args()
-    if not ARGS.brokers:
-        path = os.environ.get("MESHFLOW_KAFKA_BOOTSTRAP_FILE")
-        if not path or not pathlib.Path(path).exists():
-            sys.exit("durability: no --brokers and no $MESHFLOW_KAFKA_BOOTSTRAP_FILE")
-        ARGS.brokers = pathlib.Path(path).read_text().strip()
+    ARGS.brokers = fixture_brokers(ARGS.brokers, "durability")
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 

@@ -43,7 +43,7 @@ except ImportError:
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from run_support import Node, Reply, workdir, write  # noqa: E402
+from run_support import Node, Reply, fixture_brokers, workdir, write  # noqa: E402
 
 ARGS = None
 
@@ -350,11 +350,7 @@ def main():
     parser.add_argument("--meshflow", required=True)
     parser.add_argument("--brokers")
     ARGS, rest = parser.parse_known_args()
-    if not ARGS.brokers:
-        path = os.environ.get("MESHFLOW_KAFKA_BOOTSTRAP_FILE")
-        if not path or not pathlib.Path(path).exists():
-            sys.exit("engine_on_kafka: no --brokers and no $MESHFLOW_KAFKA_BOOTSTRAP_FILE")
-        ARGS.brokers = pathlib.Path(path).read_text().strip()
+    ARGS.brokers = fixture_brokers(ARGS.brokers, "engine_on_kafka")
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 

@@ -5,6 +5,7 @@ import pathlib
 import re
 import queue
 import signal
+import sys
 import subprocess
 import tempfile
 import threading
@@ -138,3 +139,14 @@ class Reply:
 
     def __repr__(self):
         return f"exit {self.code}\nstdout: {self.stdout}\nstderr: {self.stderr}"
+
+
+def fixture_brokers(given, program):
+    """`given` (--brokers), else the address of the ctest fixture's broker
+    ($MESHFLOW_KAFKA_BOOTSTRAP_FILE); exits naming `program` without one."""
+    if given:
+        return given
+    path = os.environ.get("MESHFLOW_KAFKA_BOOTSTRAP_FILE")
+    if not path or not pathlib.Path(path).exists():
+        sys.exit(f"{program}: no --brokers and no $MESHFLOW_KAFKA_BOOTSTRAP_FILE")
+    return pathlib.Path(path).read_text().strip()
