@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <future>
 #include <set>
@@ -362,6 +363,10 @@ struct writer_state {
   ownership listener;
   bool embedded = false;
   bool attached = false;
+  /// Whether the group has assigned the node its partitions once, and
+  /// whether the node stops (it takes no more).
+  bool settled = false;
+  bool stopping = false;
   bus_options o;
   caf::actor events;  // the events reader
   caf::actor archive;
@@ -377,6 +382,10 @@ struct writer_state {
   bool holds_event = false;
   /// Writes taken since the last round.
   std::size_t writes = 0;
+  /// Whether the open transaction holds a batch's outputs, and how many
+  /// such transactions committed (for the crash-after-commit fault).
+  bool holds_step = false;
+  std::uint64_t steps = 0;
   /// The last error of the commands' poll, while it lasts.
   std::string read_error;
   /// A record of a batch's outputs could not even be queued: the
@@ -426,6 +435,14 @@ void publish_ownership(writer_ptr self) {
 /// than it computes).
 void take_ownership(writer_ptr self, const std::vector<std::int32_t>& partitions) {
   auto& st = self->state;
+  // The first assignment settles every partition: those the node did not
+  // get are not its own (their queries are answered from now on).
+  if (!std::exchange(st.settled, true))
+    for (std::int32_t p = 0; p < st.o.topics.commands.partitions; ++p)
+      if (std::find(partitions.begin(), partitions.end(), p) == partitions.end())
+        self->send(st.o.engine, revoke_atom::value, p);
+  if (partitions.empty() || st.stopping)
+    return;
   auto began = std::chrono::steady_clock::now();
   std::vector<std::future<expected<partition_snapshots>>> reads;
   for (auto p : partitions)
@@ -440,6 +457,7 @@ void take_ownership(writer_ptr self, const std::vector<std::int32_t>& partitions
       // offsets not committed) and says so.
       MESHFLOW_LOG(err, "bus", "partition {} of {} cannot be restored: {}", p,
                    st.o.topics.instances.name, snapshots.error().message);
+      self->send(st.o.engine, revoke_atom::value, p);
       continue;
     }
     auto epoch = ++st.epochs;
@@ -591,6 +609,11 @@ void bury(writer_ptr self, const poison& p) {
   }
 }
 
+/// A command as the record of `<cluster>.commands` it was (or would be).
+transport::kafka_message command_record(const command& c) {
+  return {c.instance_id, encode(c), {{std::string{command_kind_header}, std::string{kind_of(c)}}}};
+}
+
 /// Writes what the engine and the admin give into the open transaction.
 void write(writer_ptr self, bus_writes& w) {
   auto& st = self->state;
@@ -601,14 +624,14 @@ void write(writer_ptr self, bus_writes& w) {
       return;  // the partition moved or rewound: its new owner applies them again
   }
   begin(self);
+  st.holds_step = st.holds_step || w.partition >= 0;
   const auto& t = st.o.topics;
   // What a batch or the router's events became must all be written, or
   // their offsets must not commit.
   bool bound = w.partition >= 0 || !w.routed.empty();
   for (const auto& c : w.commands) {
-    transport::kafka_message m{c.instance_id, encode(c),
-                               {{std::string{command_kind_header}, std::string{kind_of(c)}}}};
-    auto written = produce(self, t.commands.name, m, partition_in(t.commands, c.instance_id),
+    auto written = produce(self, t.commands.name, command_record(c),
+                           partition_in(t.commands, c.instance_id),
                            fmt::format("a {} command", kind_of(c)));
     if (!written && bound)
       st.doomed = true;
@@ -644,6 +667,9 @@ void write(writer_ptr self, bus_writes& w) {
                  "an event"));
     st.holds_event = true;
   }
+  for (auto& d : w.dead)
+    bury(self, poison{{t.commands.name, w.partition, d.what.offset, -1, command_record(d.what)},
+                      std::move(d.why)});
   for (const auto& [key, value] : w.definitions)
     produce(self, t.definitions.name, {key, value, {}}, 0, "a definition");
   if (w.applied >= 0) {
@@ -656,8 +682,22 @@ void write(writer_ptr self, bus_writes& w) {
   }
 }
 
+/// Whether the JSON a command carries (a start's input, an event's data) is
+/// within the node's limits: a record written by something else than a
+/// node (whose admin checks them) may not be.
+expected<void> payload_within(const command& c, const json_limits& limits) {
+  if (const auto* s = std::get_if<start_command>(&c.what))
+    return check_json(s->input, limits, "the start command's input");
+  if (const auto* e = std::get_if<event_command>(&c.what); e && e->event.data) {
+    // Any bytes, not always JSON: only their size counts.
+    auto size_only = json_limits{limits.max_bytes, std::numeric_limits<std::size_t>::max()};
+    return check_json(*e->event.data, size_only, "the event command's data");
+  }
+  return {};
+}
+
 /// The commands read, per partition, to the engine; records that are not
-/// commands to the dead-letter topic.
+/// commands, or carry too much, to the dead-letter topic.
 void take_commands(writer_ptr self, std::vector<kafka_record>& records) {
   auto& st = self->state;
   std::map<std::int32_t, std::pair<std::vector<command>, std::int64_t>> by_partition;
@@ -671,6 +711,11 @@ void take_commands(writer_ptr self, std::vector<kafka_record>& records) {
       bury(self, poison{std::move(r), c.error()});
       continue;
     }
+    if (auto within = payload_within(*c, st.o.json); !within) {
+      bury(self, poison{std::move(r), within.error()});
+      continue;
+    }
+    c->offset = r.offset;
     batch.push_back(std::move(*c));
   }
   for (auto& [p, batch] : by_partition)
@@ -682,6 +727,7 @@ void close_transaction(writer_ptr self) {
   auto& st = self->state;
   st.in_transaction = false;
   st.holds_event = false;
+  st.holds_step = false;
   st.doomed = false;
   st.applied.clear();
   st.routed.clear();
@@ -734,7 +780,13 @@ bool commit(writer_ptr self) {
       if (!routed.empty())
         (void) st.events_consumer->commit(routed);
     }
+    bool step = st.holds_step;
     close_transaction(self);
+    if (step && fault_injection::fires("crash-after-commit", std::to_string(++st.steps))) {
+      MESHFLOW_LOG(warn, "bus", "fault crash-after-commit: the node dies after the commit "
+                   "of step {}", st.steps);
+      std::_Exit(137);
+    }
     return true;
   }
   MESHFLOW_LOG(warn, "bus", "the transaction aborts: {}", done.error().message);
@@ -854,6 +906,18 @@ void attach(writer_ptr self) {
   self->send(self, poll_atom::value);
 }
 
+/// librdkafka 2.0 aborts when a member of a cooperative-sticky group closes
+/// before its first assignment (librdkafka#4312, fixed in 2.3): a node that
+/// stops so early polls until the group has assigned it (it restores
+/// nothing then), for at most a session; false if the group did not.
+bool settle_before_close(writer_ptr self) {
+  auto& st = self->state;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!st.settled && std::chrono::steady_clock::now() < until)
+    static_cast<void>(st.commands->poll(100ms, max_records_per_poll));
+  return st.settled;
+}
+
 caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
   auto& st = self->state;
   st.cluster = ready->o.cluster;
@@ -868,6 +932,17 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     commit(self);
+    st.stopping = true;
+    if (st.attached && !st.embedded && !settle_before_close(self)) {
+      // Closed now, it would abort the process; the process is about to
+      // exit, and the group forgets the member after its session.
+      MESHFLOW_LOG(warn, "bus", "the node stops before the group assigned it partitions");
+      static_cast<void>(new std::shared_ptr<transport::kafka_consumer>(std::move(st.commands)));
+      self->send_exit(st.events, msg.reason);
+      self->send_exit(st.archive, msg.reason);
+      self->quit(msg.reason);
+      return;
+    }
     // Leaving the group hands the partitions on at once.
     if (auto closed = st.commands->close(); !closed)
       MESHFLOW_LOG(warn, "bus", "leaving {}'s group: {}", st.o.topics.commands.name,

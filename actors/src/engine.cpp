@@ -50,6 +50,7 @@ void take(self_ptr self, std::size_t p, partition_output& out) {
   w.events = std::move(out.events);
   w.snapshots = std::move(out.snapshots);
   w.history = std::move(out.history);
+  w.dead = std::move(out.dead);
   if (offset > 0)
     w.applied = offset;
   self->send(st.bus, write_atom::value, std::move(w));

@@ -13,6 +13,13 @@
 
 namespace meshflow::actors {
 
+std::string correlation_text(const instance& i) {
+  std::string out;
+  for (const auto& [name, value] : i.correlation)
+    out += fmt::format("{}={};", name, value);
+  return out;
+}
+
 bool is_final(instance_status s) {
   return s == instance_status::completed || s == instance_status::faulted ||
          s == instance_status::terminated;

@@ -141,13 +141,6 @@ std::optional<std::uint64_t> forget(self_ptr self, const caf::actor_addr& sender
   return token;
 }
 
-std::string correlation_text(const instance& i) {
-  std::string out;
-  for (const auto& [name, value] : i.correlation)
-    out += fmt::format("{}={};", name, value);
-  return out;
-}
-
 /// The instance ended: its supervisors stop, a waiting parent is told, and
 /// the actor goes (after this message's report).
 void end(self_ptr self) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -61,6 +62,11 @@ struct partition_state {
   /// Counts the partition's ownerships (restore_atom): an answer of an
   /// instance actor of an earlier one is ignored.
   std::uint64_t generation = 0;
+  /// Whether the node knows if the partition is its own (its first restore
+  /// or revoke); until then queries wait in `held`, since an answer from
+  /// nothing would be wrong.
+  bool settled = false;
+  std::vector<std::function<void()>> held;
   static inline const char* name = "meshflow.partition";
 };
 
@@ -234,12 +240,19 @@ void answer(self_ptr self, const command& c, std::string text) {
 }
 
 /// One command of a batch: to its instance's actor, woken or made if need
-/// be. A command that cannot be applied is answered (and logged) at once.
+/// be. A command refused is answered (and logged) at once. One the
+/// instance refuses as it stands (`state`: a pause of an ended instance) is
+/// only answered; one that cannot be applied at all (`not-found`: no such
+/// instance or version; `snapshot`: its instance cannot be restored) also
+/// goes to the dead-letter topic with the reason, in the batch's
+/// transaction.
 void apply(self_ptr self, command c) {
   auto& st = self->state;
   auto refuse = [&](std::string code, std::string message) {
     MESHFLOW_LOG(info, "partition", "{} command for instance {} not applied: {}", kind_of(c),
                  c.instance_id, message);
+    if (code != "state" && c.offset >= 0)
+      st.out.dead.push_back({c, meshflow::error{code, message}});
     answer(self, c, failure(std::move(code), std::move(message)));
   };
   auto it = st.instances.find(c.instance_id);
@@ -379,12 +392,55 @@ void drop_all(self_ptr self, bool moved) {
   st.batch_left = 0;
 }
 
+/// The effects of re-arming a restored instance without an actor: its
+/// timers go to the wheel; anything else it asks for (a call that was in
+/// flight) means it needs an actor after all.
+class rearm_effects final : public effects {
+public:
+  std::vector<std::pair<std::uint64_t, epoch_ms>> armed;
+  bool needs_actor = false;
+
+  epoch_ms now() override { return now_ms(); }
+  void invoke(invocation) override { needs_actor = true; }
+  void cancel(std::uint64_t) override { needs_actor = true; }
+  void arm(std::uint64_t token, epoch_ms deadline) override { armed.emplace_back(token, deadline); }
+  void produce(std::uint32_t, transport::cloud_event) override { needs_actor = true; }
+  expected<std::string> start_child(child_start) override {
+    needs_actor = true;
+    return fail("restore", "not while restoring");
+  }
+  void end_child(const std::string&) override { needs_actor = true; }
+  expected<std::string> continue_as(continuation) override {
+    needs_actor = true;
+    return fail("restore", "not while restoring");
+  }
+};
+
+/// Re-arms a restored, running instance in place when all it needs is its
+/// timers (a parked instance stays parked: no actor, no new snapshot);
+/// false when it needs an actor (a call in flight, a machine that had
+/// yielded, a snapshot that does not fit its version).
+bool rearm_parked(self_ptr self, const std::string& id, partition_state::entry& e,
+                  const deployment& dep, instance& value) {
+  rearm_effects fx;
+  machine m{*dep.plan, value, fx, self->state.o.limits, dep.event_channels};
+  if (!m.rearm() || fx.needs_actor || m.busy())
+    return false;
+  for (auto [token, deadline] : fx.armed)
+    self->state.wheel.emplace(deadline, std::pair{id, token});
+  track(self, id, e, correlation_text(value));
+  return true;
+}
+
 /// The partition's instances, from their last committed snapshots: ended
-/// ones are kept as such (the most recent), the others animated from their
-/// snapshots, which arms their timers again (a deadline that passed fires
-/// at once) and calls again what was in flight; idle ones park.
+/// ones are kept as such (the most recent), the others re-armed: their
+/// timers go to the wheel again (a deadline that passed fires at once);
+/// one with a call in flight gets an actor, which calls it again, then
+/// parks.
 void restore_all(self_ptr self, partition_snapshots& snapshots) {
   auto& st = self->state;
+  auto began = std::chrono::steady_clock::now();
+  std::size_t animated = 0;
   std::vector<std::pair<epoch_ms, std::string>> ended_ones;
   for (auto& [id, snap] : snapshots) {
     auto value = restore(snap);
@@ -409,12 +465,27 @@ void restore_all(self_ptr self, partition_snapshots& snapshots) {
                    id, e.workflow, e.version);
       continue;
     }
-    animate(self, id, e, std::move(dep), std::move(*value), true);
+    if (rearm_parked(self, id, e, *dep, *value))
+      continue;
+    if (auto fresh = restore(e.snapshot)) {  // as it was before the dry run
+      animate(self, id, e, std::move(dep), std::move(*fresh), true);
+      ++animated;
+    }
   }
   std::sort(ended_ones.begin(), ended_ones.end());
   for (auto& [at, id] : ended_ones)
     st.ended.push_back(std::move(id));
   evict_ended(self);
+  set_alarm(self);
+  if (!snapshots.empty())
+    MESHFLOW_LOG(info, "partition",
+                 "partition {}: {} instances restored in {} ms ({} ended, {} with a call in "
+                 "flight, the others parked with their timers)",
+                 st.o.index, snapshots.size(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - began)
+                   .count(),
+                 ended_ones.size(), animated);
 }
 
 enum class query_kind { get, history };
@@ -470,6 +541,25 @@ caf::result<std::string> query(self_ptr self, const std::string& id, query_kind 
   return promise;
 }
 
+/// A query that comes before the partition is settled: served again once
+/// it is.
+template <class... Ts>
+caf::result<std::string> once_settled(self_ptr self, Ts... xs) {
+  auto promise = self->make_response_promise<std::string>();
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->state.held.push_back([me, promise, xs...]() mutable { promise.delegate(me, xs...); });
+  return promise;
+}
+
+/// The node knows now whether the partition is its own: held queries are
+/// served.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  st.settled = true;
+  for (auto& serve : std::exchange(st.held, {}))
+    serve();
+}
+
 caf::behavior partition(self_ptr self, partition_options options) {
   self->state.o = std::move(options);
   self->set_down_handler([self](caf::down_msg& down) {
@@ -513,8 +603,12 @@ caf::behavior partition(self_ptr self, partition_options options) {
     [self](restore_atom, partition_snapshots& snapshots) {
       drop_all(self, false);
       restore_all(self, snapshots);
+      settle(self);
     },
-    [self](revoke_atom) { drop_all(self, true); },
+    [self](revoke_atom) {
+      drop_all(self, true);
+      settle(self);
+    },
     [self](unwritten_atom, const std::string& request, const std::string& why) {
       auto& awaiting = self->state.awaiting;
       if (auto it = awaiting.find(request); it != awaiting.end()) {
@@ -559,13 +653,19 @@ caf::behavior partition(self_ptr self, partition_options options) {
     },
     // Queries, answered from snapshots: of the instances held, else of
     // the archive.
-    [self](get_atom, const std::string& id) -> caf::result<std::string> {
+    [self](get_atom a, const std::string& id) -> caf::result<std::string> {
+      if (!self->state.settled)
+        return once_settled(self, a, id);
       return query(self, id, query_kind::get);
     },
-    [self](history_atom, const std::string& id) -> caf::result<std::string> {
+    [self](history_atom a, const std::string& id) -> caf::result<std::string> {
+      if (!self->state.settled)
+        return once_settled(self, a, id);
       return query(self, id, query_kind::history);
     },
-    [self](wait_atom, const std::string& id) -> caf::result<std::string> {
+    [self](wait_atom a, const std::string& id) -> caf::result<std::string> {
+      if (!self->state.settled)
+        return once_settled(self, a, id);
       auto it = self->state.instances.find(id);
       if (it == self->state.instances.end() || ended(it->second))
         return query(self, id, query_kind::get);
@@ -573,7 +673,10 @@ caf::behavior partition(self_ptr self, partition_options options) {
       it->second.waiters.push_back(promise);
       return promise;
     },
-    [self](list_atom, const std::string& workflow, const std::string& status) -> std::string {
+    [self](list_atom a, const std::string& workflow,
+           const std::string& status) -> caf::result<std::string> {
+      if (!self->state.settled)
+        return once_settled(self, a, workflow, status);
       auto out = json::array();
       for (const auto& [id, e] : self->state.instances) {
         if (!workflow.empty() && e.workflow != workflow)

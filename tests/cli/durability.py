@@ -17,6 +17,13 @@ that dies, or loses its broker, leaves behind.
   starts again on the same data and port): the node never exits, says it is
   unhealthy (`meshflow status` exits 1, and a line on stderr) and healthy
   again after, its 200 instances all complete, one event each;
+- a kill at every step boundary: tour.sw.yaml (inject, operation, sleep,
+  switch, foreach, parallel, event and callback states, then an asyncapi
+  function) runs on a node armed with `crash-after-commit=K`, which dies as
+  soon as the Kth transaction holding a batch's outputs has committed, and
+  is started again; for every K up to the workflow's last step (trials side
+  by side, a cluster each) the instance ends with the same data as a run
+  without a fault, and the output topic holds exactly one event of each;
 - a crash between produce and commit (`MESHFLOW_TEST_FAULTS=
   crash-before-commit`: the node dies once the records of a transaction
   holding a business event are on the broker, before it commits): the node
@@ -36,6 +43,7 @@ interpreter.
 """
 import argparse
 import collections
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -106,6 +114,12 @@ class NodeProcess:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM: the node leaves its group as it stops; the exit status."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
 
     def kill(self):
         """SIGKILL, as a crash would; the exit status."""
@@ -439,6 +453,103 @@ class Durability(unittest.TestCase):
         self.assert_one_event_each(records, ids, ns=range(n), what="after a 20 s outage: ")
         self.assertEqual(len(self.nodes), 1)
         self.assertTrue(node.alive(), f"the node exited:{self.logs()}")
+
+    def test_a_kill_at_every_step_boundary_changes_nothing(self):
+        api = (FIXTURES / "announcer.yaml").read_text().replace("@TOPIC@", self.topic)
+        (self.work / "announcer.yaml").write_text(api)
+        (self.work / "tour.sw.yaml").write_text((FIXTURES / "tour.sw.yaml").read_text())
+        for name in ("go", "done"):
+            (self.work / f"{name}.json").write_text(json.dumps({
+                "specversion": "1.0", "id": f"{name}-1", "source": "/tests/durability",
+                "type": f"com.example.{name}", "datacontenttype": "application/json",
+                "data": {name: True}}))
+        # Trials side by side, a cluster each (a restart after a crash waits
+        # for the dead member's session): k = 0 is the reference, without
+        # a fault; waves go on until a trial outlives its fault (the
+        # workflow takes five steps: a wave of six is usually enough).
+        trials, k, wave = {}, 0, 6
+        with concurrent.futures.ThreadPoolExecutor(wave) as pool:
+            while not any(fired is None for _, fired, _ in trials.values()):
+                ks = range(k, k + wave)
+                for done_k, result in zip(ks, pool.map(self.tour, ks)):
+                    trials[done_k] = result
+                k += wave
+                self.assertLess(k, 100, "more than 100 steps: the fault never stops firing")
+        reference, _, _ = trials[0]
+        self.assertEqual(reference["status"], "COMPLETED", reference)
+        for key, value in {"squares": [49, 64, 81], "left": 14, "right": 1007, "called": 14,
+                           "go": {"go": True}, "done": {"done": True}}.items():
+            self.assertEqual(reference["data"].get(key), value, reference)
+        crashed = [k for k, (_, fired, _) in trials.items() if fired]
+        # The start, the timer, the two events: four steps at least.
+        self.assertGreaterEqual(len(crashed), 4, f"the fault fired only at steps {crashed}")
+        for k, (got, fired, iid) in sorted(trials.items()):
+            self.assertEqual((got["status"], got["data"]),
+                             (reference["status"], reference["data"]),
+                             f"killed after step {k}: {got}{self.logs()}")
+        ids = [iid for _, _, iid in trials.values()]
+        records = self.committed(ids)
+        self.assert_one_event_each(records, ids, what="killed at every step boundary: ")
+        self.assertEqual({json.loads(m.value())["n"] for m in records}, {7})
+
+    def tour(self, k):
+        """tour.sw.yaml with {"n": 7} on a cluster of its own, whose node dies
+        after its k-th step (none for k = 0) and is started again; the
+        instance's final `get`, whether the fault fired (None: the trial was
+        past the last step, so the instance ran as the reference did) and
+        its id."""
+        cluster = f"{self.cluster}-{k}"
+
+        def start_node(i, env=None):
+            node = NodeProcess(self.brokers, cluster, "n1",
+                               self.work / f"tour-{k}-node-{i}.log", env=env)
+            self.nodes.append(node)
+            return node
+
+        first = start_node(1)
+        self.ok(first, "deploy", self.work / "tour.sw.yaml")
+        self.assertEqual(first.stop(), 0, self.logs())
+        node = start_node(2, {"MESHFLOW_TEST_FAULTS": f"crash-after-commit={k}"} if k else None)
+        started = self.client(node, "start", "tour", "--input", '{"n": 7}')
+        iid = started.one if started.code == 0 else None  # None: the node died answering
+        fired, sent, incarnation = False, set(), 2
+        deadline = time.monotonic() + 240
+        while True:
+            self.assertLess(time.monotonic(), deadline,
+                            f"trial {k}: the instance did not complete within 240 s"
+                            f"{self.logs()}")
+            if not node.alive():
+                self.assertFalse(fired, f"trial {k}: the node died twice{self.logs()}")
+                self.assertIn("fault crash-after-commit", node.log.read_text(errors="replace"),
+                              f"trial {k}: the node died, not at the fault{self.logs()}")
+                fired, incarnation = True, incarnation + 1
+                node = start_node(incarnation)
+            if iid is None:
+                listed = self.client(node, "ls", "--workflow", "tour")
+                if listed.code == 0 and listed.lines:
+                    self.assertEqual(len(listed.lines), 1, f"trial {k}: {listed}")
+                    iid = listed.lines[0]["id"]
+                time.sleep(POLL)
+                continue
+            got = self.client(node, "get", iid)
+            if got.code != 0:
+                time.sleep(POLL)  # the node died meanwhile
+                continue
+            got = got.one
+            if got["status"] == "COMPLETED" or not node.alive():
+                if got["status"] == "COMPLETED":
+                    break
+                continue
+            self.assertEqual(got["status"], "RUNNING", f"trial {k}: {got}{self.logs()}")
+            state = got["states"][0] if got["states"] else None
+            event = {"AwaitGo": "go", "Call": "done"}.get(state)
+            if event and (incarnation, event) not in sent:
+                sent.add((incarnation, event))
+                self.client(node, "event", f"@{self.work / (event + '.json')}", "--instance", iid)
+            time.sleep(POLL)
+        if k and not fired:
+            fired = None
+        return got, fired, iid
 
     def test_crash_between_produce_and_commit(self):
         node = self.node(env={"MESHFLOW_TEST_FAULTS": "crash-before-commit"})

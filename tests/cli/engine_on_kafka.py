@@ -9,6 +9,8 @@
 - records that are not CloudEvents, or not commands, and events that the
   payload schema of their channel's operation refuses go to
   `<cluster>.dlq` with the reason, and the node serves on;
+- so do commands that cannot be applied: for an unknown instance, a start
+  of a workflow not deployed, a start whose input is over the limit;
 - a node that restarts on the same cluster has the definitions deployed
   before.
 
@@ -150,6 +152,25 @@ def structured(event):
                                          b"application/cloudevents+json; charset=UTF-8")]
 
 
+def start_record(instance_id, workflow, input_json):
+    """A `meshflow.command.Command` holding a Start, encoded by hand
+    (transport/proto/command.proto: Command.instance_id = 1, .start = 10;
+    Start.workflow_id = 1, .input = 3)."""
+    def varint(n):
+        out = bytearray()
+        while True:
+            out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+            n >>= 7
+            if not n:
+                return bytes(out)
+
+    def field(number, payload):
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    start = field(1, workflow.encode()) + field(3, input_json.encode())
+    return field(1, instance_id.encode()) + field(10, start)
+
+
 def header(msg, name):
     for k, v in msg.headers() or []:
         if k == name:
@@ -195,9 +216,9 @@ class EngineOnKafka(unittest.TestCase):
             if node.proc.poll() is None:
                 node.stop()
 
-    def node(self):
+    def node(self, *extra):
         node = Node(ARGS.meshflow, "--brokers", ARGS.brokers, "--cluster", self.cluster,
-                    "--partitions", "4", "--quiet")
+                    "--partitions", "4", "--quiet", *extra)
         self.nodes.append(node)
         return node
 
@@ -303,6 +324,42 @@ class EngineOnKafka(unittest.TestCase):
         self.publish(self.topic("events"), *binary(ping("after", 3)))
         self.eventually(node, lambda l: len(l) == 1 and l[0]["status"] == "COMPLETED",
                         "the instance started after the poison")
+
+    def test_commands_that_cannot_be_applied_go_to_the_dead_letter_topic(self):
+        node = self.node("--json-max-bytes", "4096")
+        with workdir() as d:
+            self.assertEqual(self.client(node, "deploy", write(d, "parked.sw.yaml", PARKED)).code, 0)
+        # An operator's command for an instance that does not exist.
+        refused = self.client(node, "pause", "no-such-instance")
+        self.assertNotEqual(refused.code, 0, refused)
+        self.assertIn("no instance 'no-such-instance'", refused.stderr)
+        # Commands written by something else than a node: a start of a
+        # workflow that is not deployed, and one whose input is over the
+        # node's --json-max-bytes.
+        self.publish(self.topic("commands"), start_record("x-undeployed", "nope", "{}"),
+                     key=b"x-undeployed")
+        big = json.dumps({"pad": "x" * 10_000})
+        self.publish(self.topic("commands"), start_record("x-big", "parked", big), key=b"x-big")
+        dlq = Topics(self.topic("dlq"))
+        try:
+            letters = dlq.until(lambda s: len(s) >= 3, "three dead commands")
+        finally:
+            dlq.close()
+        by_key = {m.key().decode(): m for m in letters}
+        self.assertEqual(sorted(by_key), ["no-such-instance", "x-big", "x-undeployed"])
+        self.assertEqual(header(by_key["no-such-instance"], "meshflow-code"), "not-found")
+        self.assertEqual(header(by_key["no-such-instance"], "meshflow-command"), "pause")
+        self.assertEqual(header(by_key["x-undeployed"], "meshflow-code"), "not-found")
+        self.assertIn("nope", header(by_key["x-undeployed"], "meshflow-reason"))
+        self.assertEqual(header(by_key["x-big"], "meshflow-code"), "limit")
+        self.assertIn("4096", header(by_key["x-big"], "meshflow-reason"))
+        for m in letters:
+            self.assertEqual(header(m, "meshflow-topic"), self.topic("commands"))
+            self.assertGreaterEqual(int(header(m, "meshflow-offset")), 0)
+        # Nothing of them runs, and the node serves on.
+        iid = self.client(node, "start", "parked").one
+        listed = self.client(node, "ls").lines
+        self.assertEqual([i["id"] for i in listed], [iid])
 
     def test_events_a_channel_s_payload_schema_refuses_go_to_the_dead_letter_topic(self):
         node = self.node()

@@ -80,23 +80,30 @@ def write(dir, name, text):
 
 
 class Node:
-    """`meshflow node --port 0 ARGS...`; stopped with SIGTERM."""
+    """`meshflow node --port 0 ARGS...`; stopped with SIGTERM. A thread reads
+    its stderr to the end, so that a node that logs much never blocks on a
+    full pipe."""
 
     def __init__(self, meshflow, *args, env=None):
         self.proc = subprocess.Popen([meshflow, "node", "--port", "0", *map(str, args)],
                                      stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
-        # A thread reads the lines, so that waiting for them has a deadline.
         lines = queue.Queue()
+        self._later = []  # the lines after "listening on"
 
-        def first_lines():
+        def read():
+            listening = False
             for line in self.proc.stderr:
-                lines.put(line)
-                if "listening on" in line:
-                    return
-            lines.put(None)
+                if listening:
+                    self._later.append(line)
+                else:
+                    lines.put(line)
+                    listening = "listening on" in line
+            if not listening:
+                lines.put(None)
 
-        threading.Thread(target=first_lines, daemon=True).start()
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
         seen = []
         deadline = time.monotonic() + 120  # a node on a broker just started is slow
         while True:
@@ -116,10 +123,13 @@ class Node:
         raise AssertionError(f"the node did not start within 120 s: {''.join(seen)}")
 
     def stop(self):
+        """SIGTERM; the exit status and what the node wrote on stderr after
+        it listened."""
         self.proc.send_signal(signal.SIGTERM)
-        rest = self.proc.stderr.read()
+        code = self.proc.wait(timeout=30)
+        self._reader.join(timeout=30)
         self.proc.stderr.close()
-        return self.proc.wait(timeout=30), rest
+        return code, "".join(self._later)
 
 
 class Reply:

@@ -245,6 +245,9 @@ inline void group_members_share_partitions_and_hand_them_over(const cluster_unde
   EXPECT_EQ(revoked.what, recording_listener::kind::revoked);
   EXPECT_EQ(revoked.partitions, second_hears.owned);
   EXPECT_EQ(first_hears.count(recording_listener::kind::lost), 0u);
+  // The cooperative protocol's second round gave the first nothing new,
+  // and it heard so.
+  EXPECT_GE(first_hears.empty_assignments, 1u);
 
   // The second leaves: it hears its partitions go, the first gets exactly those.
   const std::set<std::int32_t> moving = second_hears.owned;

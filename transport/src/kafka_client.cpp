@@ -430,10 +430,10 @@ struct kafka_consumer::impl : RdKafka::RebalanceCb {
           apply("incremental_assign", c->incremental_assign(starts.items));
         else
           apply("assign", c->assign(starts.items));
-        // The cooperative protocol's second round often assigns nothing new:
-        // the listener hears only of changes.
-        if (!values.empty())
-          tell("on_assigned", [&](auto& l) { l.on_assigned(values); });
+        // The cooperative protocol's second round often assigns nothing
+        // new; the listener hears of it all the same (a member that gets
+        // nothing learns that the group has settled).
+        tell("on_assigned", [&](auto& l) { l.on_assigned(values); });
         break;
       }
       case RdKafka::ERR__REVOKE_PARTITIONS:

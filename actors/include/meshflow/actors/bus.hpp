@@ -135,6 +135,9 @@ struct bus_writes {
   /// Instance id -> new history entries (a JSON array), to
   /// `<cluster>.history`.
   std::vector<std::pair<std::string, std::string>> history;
+  /// Commands of this partition that cannot be applied, to
+  /// `<cluster>.dlq` (dead_command).
+  std::vector<dead_command> dead;
   /// Key (`id@version`) -> record value, to `<cluster>.definitions`.
   std::vector<std::pair<std::string, std::string>> definitions;
   /// The batch's commands are applied up to (not including) this offset

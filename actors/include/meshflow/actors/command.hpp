@@ -77,6 +77,19 @@ struct command {
   std::variant<start_command, event_command, timer_command, pause_command, resume_command,
                cancel_command, retry_command, child_done_command>
     what;
+  /// Where the node read it: its offset in its partition of
+  /// `<cluster>.commands` (-1: not read yet). Not part of the record; a
+  /// dead letter of the command names it.
+  std::int64_t offset = -1;
+};
+
+/// A command that cannot be applied (its instance is unknown, its snapshot
+/// does not fit its version, its payload is over the limits): it goes to
+/// the dead-letter topic with the reason, in the transaction of the batch
+/// that refused it.
+struct dead_command {
+  command what;
+  error why;
 };
 
 /// A fresh instance id: a random (version 4) UUID.

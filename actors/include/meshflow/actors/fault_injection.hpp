@@ -14,6 +14,10 @@
 //   crash-before-commit    the node dies (as kill -9 would) once the records
 //                          of a transaction holding a business event are on
 //                          the broker, before the transaction commits
+//   crash-after-commit=N   the node dies (as kill -9 would) as soon as the
+//                          Nth transaction holding the outputs of a batch
+//                          of commands (a step) has committed: at a step
+//                          boundary, with nothing after it written
 
 #include <string>
 #include <string_view>

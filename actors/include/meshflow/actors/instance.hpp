@@ -209,6 +209,10 @@ struct instance {
 std::string encode(const dsl::workflow_exec_timeout& t);
 expected<dsl::workflow_exec_timeout> decode_exec_timeout(std::string_view bytes);
 
+/// The instance's recorded correlation values, `name=value;` each in the
+/// order recorded (the router's index key).
+std::string correlation_text(const instance& i);
+
 /// The instance as `meshflow.instance.Instance` bytes.
 std::string snapshot(const instance& i);
 

@@ -106,6 +106,8 @@ struct partition_output {
   std::vector<std::pair<std::string, std::string>> snapshots;
   /// Instance id -> its new history entries (a JSON array), in order.
   std::vector<std::pair<std::string, std::string>> history;
+  /// The batch's commands that cannot be applied.
+  std::vector<dead_command> dead;
 };
 
 /// What an instance actor tells its partition after each message.

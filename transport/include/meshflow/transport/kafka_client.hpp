@@ -258,6 +258,8 @@ class kafka_rebalance_listener {
   /// committed offset (stable, with `read_committed`), else the first or
   /// the end offset as `auto.offset.reset` says; `kafka_offset_invalid`
   /// when the broker did not tell in time (librdkafka then finds it).
+  /// Called after every assignment of a rebalance, with nothing new too
+  /// (empty): the first call says that the group has settled.
   virtual void on_assigned(const std::vector<kafka_topic_partition>& partitions) = 0;
 
   /// These partitions are about to be given up: commit (or abort) what is
