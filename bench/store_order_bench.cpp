@@ -29,12 +29,14 @@
 // The engine's steps are t1-t0, t3-t2, t5-t4 (paid); e2e is t5-t0. Each
 // chain runs a warm-up, then (a) N orders published as fast as possible
 // (completed per second from the first publish to the last end), then (b)
-// N orders at half of (a)'s rate (p50/p99 per step and end to end).
+// N orders at half of (a)'s rate, or at --rate R (p50/p99 per step and end
+// to end).
 //
 //   store_order_bench --brokers HOST:PORT [--meshflow PATH] [--orders N]
 //                     [--warmup N] [--partitions P] [--no-raw] [--no-meshflow]
 //                     [--broker-pid PID] [--node-log-dir DIR]
 //                     [--commit-interval D]   (the node's, e.g. PT0.01S)
+//                     [--rate R]              ((b)'s orders/s)
 
 #include <fcntl.h>
 #include <signal.h>
@@ -746,6 +748,7 @@ struct options {
   pid_t broker_pid = 0;
   std::string node_log_dir;
   std::string commit_interval;  // "": the node's default
+  double rate = 0;              // (b)'s offered orders/s; 0: half of (a)'s
 };
 
 /// Runs warm-up, (a) and (b) through a chain whose stages are running.
@@ -778,7 +781,7 @@ void measure(chain_result& out, kafka_producer& producer, const topics& t,
   out.lat_max = latencies_of(out.max);
   std::fprintf(stderr, "store_order_bench: %s: (a) %zu/%zu orders ended, %.0f/s\n",
                out.name.c_str(), out.max.ended, out.max.orders, out.max.rate);
-  double half = std::max(50.0, out.max.rate / 2);
+  double half = o.rate > 0 ? o.rate : std::max(50.0, out.max.rate / 2);
   std::this_thread::sleep_for(1s);
   out.half = drive(producer, t.store_order, next, o.orders, half, *done, timeout);
   next += o.orders;
@@ -1074,7 +1077,7 @@ void report(const options& o, const chain_result& raw, const chain_result& mesh)
       [](const chain_result& c) { return fmt::format("{}/{}", c.max.ended, c.max.orders); }, "");
   row("(a) e2e paid p50 / p99 ms (saturated)",
       [](const chain_result& c) { return ms(c.lat_max.e2e_paid); }, "");
-  row("(b) offered rate (half of (a)), orders/s",
+  row("(b) offered rate (half of (a), or --rate), orders/s",
       [](const chain_result& c) { return fmt::format("{:.0f}", c.half.orders / c.half.publish_s); },
       "");
   row("(b) ended / published",
@@ -1156,6 +1159,8 @@ int main(int argc, char** argv) {
       o.node_log_dir = value();
     else if (a == "--commit-interval")
       o.commit_interval = value();
+    else if (a == "--rate")
+      o.rate = std::stod(value());
     else if (a == "--no-raw")
       o.raw = false;
     else if (a == "--no-meshflow")
@@ -1163,7 +1168,7 @@ int main(int argc, char** argv) {
     else
       die("usage: store_order_bench --brokers HOST:PORT [--meshflow PATH] [--examples DIR] "
           "[--orders N] [--warmup N] [--partitions P] [--broker-pid PID] [--node-log-dir DIR] "
-          "[--commit-interval D] [--no-raw] [--no-meshflow]");
+          "[--commit-interval D] [--rate R] [--no-raw] [--no-meshflow]");
   }
   if (o.brokers.empty())
     die("--brokers HOST:PORT is needed (scripts/bench starts a broker)");

@@ -314,10 +314,32 @@ transport::kafka_config committed_reading(const bus_options& o) {
 }
 
 
-/// Answers `archive_atom` requests, one at a time, on a thread of its own
-/// (each reads a partition of the instances topic to its end).
+/// Answers `archive_atom` and `history_atom` requests, one at a time, on a
+/// thread of its own (each reads a partition of the instances or the
+/// history topic to its end).
 caf::behavior archive(caf::event_based_actor*, bus_options o) {
   return {
+    [o](history_atom, const std::string& id) -> std::string {
+      const auto& topic = o.topics.history;
+      auto all = nlohmann::json::array();
+      auto read = transport::read_to_end(
+        committed_reading(o), topic.name, partition_in(topic, id),
+        [&](const kafka_record& r) {
+          if (r.message.key != id)
+            return;
+          auto entries = nlohmann::json::parse(r.message.value.value_or(""), nullptr, false);
+          if (entries.is_array())
+            for (auto& e : entries)
+              all.push_back(std::move(e));
+        },
+        30s);
+      if (!read) {
+        MESHFLOW_LOG(warn, "bus", "reading the history of instance {} in {}: {}", id, topic.name,
+                     read.error().message);
+        return {};
+      }
+      return all.dump();
+    },
     [o](archive_atom, const std::string& id) -> std::string {
       const auto& topic = o.topics.instances;
       std::string latest;
@@ -960,6 +982,10 @@ caf::behavior writer(writer_ptr self, std::shared_ptr<writer_state> ready) {
     [self](attach_atom) { attach(self); },
     [self](poll_atom) { round(self); },
     [self](archive_atom a, const std::string& id) -> caf::result<std::string> {
+      self->delegate(self->state.archive, a, id);
+      return caf::delegated<std::string>{};
+    },
+    [self](history_atom a, const std::string& id) -> caf::result<std::string> {
       self->delegate(self->state.archive, a, id);
       return caf::delegated<std::string>{};
     },

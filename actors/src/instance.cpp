@@ -170,6 +170,7 @@ std::string snapshot(const instance& i) {
   }
   m.set_next_token(i.next_token);
   m.set_events_produced(i.events_produced);
+  m.set_history_dropped(i.history_dropped);
   for (const auto& h : i.history) {
     auto* hm = m.add_history();
     hm->set_at(h.at);
@@ -303,6 +304,7 @@ expected<instance> restore(std::string_view bytes) {
     i.children.push_back({c.id(), c.terminate_with_parent()});
   i.next_token = m.next_token();
   i.events_produced = m.events_produced();
+  i.history_dropped = m.history_dropped();
   for (const auto& h : m.history())
     i.history.push_back({h.at(), h.kind(), h.detail()});
   return i;

@@ -183,8 +183,7 @@ instance_report report(self_ptr self, std::string answer = {}) {
   } else {
     r.idle = st.supervisors.empty();
   }
-  r.snapshot = snapshot(st.value);
-  const auto& h = st.value.history;
+  auto& h = st.value.history;
   if (st.history_reported < h.size()) {
     auto entries = nlohmann::json::array();
     for (auto i = st.history_reported; i < h.size(); ++i)
@@ -192,6 +191,14 @@ instance_report report(self_ptr self, std::string answer = {}) {
     r.history = entries.dump();
     st.history_reported = h.size();
   }
+  // Reported, the older entries are `<cluster>.history`'s to keep.
+  if (h.size() > history_tail) {
+    auto dropped = h.size() - history_tail;
+    h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(dropped));
+    st.value.history_dropped += dropped;
+    st.history_reported -= dropped;
+  }
+  r.snapshot = snapshot(st.value);
   return r;
 }
 

@@ -39,6 +39,9 @@ struct node_link {
   /// The definitions `<cluster>.definitions` holds: (path, text), in the
   /// order deployed.
   std::vector<std::pair<std::string, std::string>> definitions;
+  /// And where the schedules stand, by workflow id: the record value's
+  /// `schedule` object (schedule_record).
+  std::map<std::string, json> schedules;
 };
 
 struct admin_state {
@@ -58,6 +61,10 @@ struct admin_state {
     start_schedule when;
     int started = 0;
     std::uint64_t generation = 0;
+    /// When the version was deployed first, and when it last started an
+    /// instance (0: never).
+    epoch_ms deployed_at = 0;
+    epoch_ms last = 0;
   };
   std::map<std::string, scheduled> schedules;
   std::uint64_t generations = 0;
@@ -152,17 +159,39 @@ void register_found(self_ptr self, const std::string& workflow,
   }
 }
 
-/// Arms the timer of the next scheduled start of `workflow`, if any.
+/// The key of the record of `<cluster>.definitions` that says where the
+/// schedule of a workflow stands: its id and this.
+constexpr std::string_view schedule_suffix = "#schedule";
+
+std::string schedule_key(const std::string& workflow) {
+  return workflow + std::string{schedule_suffix};
+}
+
+/// That record: `{"schedule": {"version", "deployedAt", "started", "last"}}`.
+std::pair<std::string, std::string> schedule_record(const std::string& workflow,
+                                                    const admin_state::scheduled& s) {
+  return {schedule_key(workflow),
+          json{{"schedule",
+                {{"version", s.version},
+                 {"deployedAt", s.deployed_at},
+                 {"started", s.started},
+                 {"last", s.last}}}}
+            .dump()};
+}
+
+/// Arms the timer of the next scheduled start of `workflow`, if any: the
+/// first after its last start (or its deploy); one that is due already
+/// (the node was down) fires at once.
 void arm_schedule(self_ptr self, const std::string& workflow) {
   auto& s = self->state.schedules.at(workflow);
   auto now = now_ms();
-  auto next = s.when.next_after(now, s.started);
+  auto next = s.when.next_after(s.last ? s.last : s.deployed_at, s.started);
   if (!next) {
     self->state.schedules.erase(workflow);
     return;
   }
-  self->delayed_send(self, std::chrono::milliseconds{*next - now}, schedule_atom::value, workflow,
-                     s.generation);
+  self->delayed_send(self, std::chrono::milliseconds{std::max<epoch_ms>(0, *next - now)},
+                     schedule_atom::value, workflow, s.generation);
 }
 
 /// Installs a prepared deployment and hands the node's new versions to the
@@ -186,14 +215,37 @@ std::string deployed(self_ptr self, prepared_deployment& p, const std::string& p
   const auto& w = *dep->plan->definition;
   auto version = w.version.value_or("");
   st.schedules.erase(w.identity());
+  bus_writes record;
   if (dep->schedule) {
-    st.schedules[w.identity()] = {version, *dep->schedule, 0, ++st.generations};
+    admin_state::scheduled s{version, *dep->schedule, 0, ++st.generations, now_ms(), 0};
+    // Reloaded: where the schedule stood, if it is this version's.
+    auto stored = st.link.schedules.find(w.identity());
+    if (reloaded && stored != st.link.schedules.end()) {
+      const auto& r = stored->second;
+      auto number = [&r](const char* key) {
+        return r.contains(key) && r[key].is_number_integer();
+      };
+      if (r.contains("version") && r["version"] == version && number("deployedAt") &&
+          number("started") && number("last")) {
+        s.deployed_at = r["deployedAt"].get<epoch_ms>();
+        s.started = r["started"].get<int>();
+        s.last = r["last"].get<epoch_ms>();
+      } else {
+        MESHFLOW_LOG(warn, "node", "the schedule record of {} is not of version '{}' or not "
+                     "readable: its schedule starts anew",
+                     w.identity(), version);
+      }
+    }
+    s.when.deployed_at(s.deployed_at);
+    if (!reloaded)
+      record.definitions.push_back(schedule_record(w.identity(), s));
+    st.schedules[w.identity()] = std::move(s);
     arm_schedule(self, w.identity());
   }
   if (!reloaded) {
-    bus_writes record;
-    record.definitions.emplace_back(fmt::format("{}@{}", w.identity(), version),
-                                    json{{"path", path}, {"text", text}}.dump());
+    record.definitions.emplace(record.definitions.begin(),
+                               fmt::format("{}@{}", w.identity(), version),
+                               json{{"path", path}, {"text", text}}.dump());
     self->send(st.bus, write_atom::value, std::move(record));
   }
   return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
@@ -385,9 +437,15 @@ caf::behavior admin(self_ptr self, node_options options, node_link link, caf::ac
       auto it = st.schedules.find(workflow);
       if (it == st.schedules.end() || it->second.generation != generation)
         return;  // redeployed since
-      ++it->second.started;
-      if (auto c = start_of(self, workflow, it->second.version, "{}"))
-        dispatch(self, std::move(*c));
+      auto& s = it->second;
+      ++s.started;
+      s.last = now_ms();
+      // The start and where the schedule stands now, in one transaction.
+      bus_writes w;
+      if (auto c = start_of(self, workflow, s.version, "{}"))
+        w.commands.push_back(std::move(*c));
+      w.definitions.push_back(schedule_record(workflow, s));
+      self->send(st.bus, write_atom::value, std::move(w));
       arm_schedule(self, workflow);
     },
     [self](catalog_atom, register_atom, std::string& path, std::string& text) {
@@ -419,10 +477,10 @@ std::string default_node_name() {
   return fmt::format("{}-{}", host, getpid());
 }
 
-/// The records of `<cluster>.definitions`: the last one of each key, in
-/// the order their keys were first deployed.
-expected<std::vector<std::pair<std::string, std::string>>>
-read_definitions(const node_link& link) {
+/// The records of `<cluster>.definitions`: the last definition of each
+/// key, in the order their keys were first deployed, and the last record of
+/// each schedule, into `link`.
+expected<void> read_definitions(node_link& link) {
   std::vector<std::string> order;
   std::map<std::string, std::pair<std::string, std::string>> latest;
   auto committed = link.kafka;  // the bus writes them in its transactions
@@ -432,6 +490,11 @@ read_definitions(const node_link& link) {
     [&](const transport::kafka_record& r) {
       auto key = r.message.key.value_or("");
       auto j = json::parse(r.message.value.value_or(""), nullptr, false);
+      if (j.is_object() && j.contains("schedule") && j["schedule"].is_object() &&
+          key.ends_with(schedule_suffix)) {
+        link.schedules[key.substr(0, key.size() - schedule_suffix.size())] = j["schedule"];
+        return;
+      }
       if (!j.is_object() || !j["path"].is_string() || !j["text"].is_string()) {
         MESHFLOW_LOG(warn, "node", "{}@{} is not a definition record; skipped",
                      link.topics.definitions.name, r.offset);
@@ -444,10 +507,9 @@ read_definitions(const node_link& link) {
     std::chrono::seconds{30});
   if (!read)
     return tl::unexpected(read.error());
-  std::vector<std::pair<std::string, std::string>> out;
   for (const auto& key : order)
-    out.push_back(std::move(latest[key]));
-  return out;
+    link.definitions.push_back(std::move(latest[key]));
+  return {};
 }
 
 } // namespace
@@ -487,10 +549,8 @@ expected<running_node> start_node(caf::actor_system& sys, node_options options) 
   }
   // A new embedded cluster holds nothing yet.
   if (!node.embedded) {
-    auto definitions = read_definitions(link);
-    if (!definitions)
-      return tl::unexpected(definitions.error());
-    link.definitions = std::move(*definitions);
+    if (auto read = read_definitions(link); !read)
+      return tl::unexpected(read.error());
   }
   auto engine = spawn_engine(sys, options.event_listener);
   auto router = spawn_router(sys, {std::make_shared<deployment_set>(), engine, options.json});

@@ -490,18 +490,41 @@ void restore_all(self_ptr self, partition_snapshots& snapshots) {
 
 enum class query_kind { get, history };
 
-/// What `get`, `history` and `wait` answer from an instance's snapshot.
-std::string described(self_ptr self, const std::string& snapshot_bytes, query_kind kind) {
+/// What `get` and `wait` answer from an instance's snapshot.
+std::string described(self_ptr self, const std::string& snapshot_bytes) {
   auto i = restore(snapshot_bytes);
   if (!i)
     return failure("snapshot", i.error().message);
-  if (kind == query_kind::history)
-    return history_json(*i).dump();
   auto dep = self->state.o.deployed->find(i->workflow_id, i->version);
   if (!dep)
     return failure("snapshot", fmt::format("version '{}' of '{}' is not deployed", i->version,
                                            i->workflow_id));
   return describe(*i, *dep->plan).dump();
+}
+
+/// Answers `promise` with the whole history of instance `i`: what
+/// `<cluster>.history` holds of it (every entry up to the last commit),
+/// then the entries of its snapshot's tail that came after. An instance
+/// that dropped nothing of its history yet is answered from the tail.
+void deliver_history(self_ptr self, instance i, caf::typed_response_promise<std::string> promise) {
+  if (i.history_dropped == 0 || !self->state.o.bus) {
+    promise.deliver(history_json(i).dump());
+    return;
+  }
+  self->request(self->state.o.bus, caf::infinite, history_atom::value, i.id)
+    .then(
+      [promise, i](std::string& text) mutable {
+        auto all = json::parse(text, nullptr, false);
+        if (!all.is_array())
+          all = json::array();
+        // The tail holds entries history_dropped.. on; the topic those
+        // before, and maybe the first of the tail's.
+        std::size_t from = all.size() > i.history_dropped ? all.size() - i.history_dropped : 0;
+        for (auto k = from; k < i.history.size(); ++k)
+          all.push_back(history_entry_json(i.history[k]));
+        promise.deliver(all.dump());
+      },
+      [promise, i](caf::error&) mutable { promise.deliver(history_json(i).dump()); });
 }
 
 /// A query about instance `id`: from its snapshot in memory, else from its
@@ -511,8 +534,16 @@ caf::result<std::string> query(self_ptr self, const std::string& id, query_kind 
   auto not_found = [&] {
     return failure("not-found", fmt::format("no instance '{}' on this node", id));
   };
-  if (auto it = st.instances.find(id); it != st.instances.end())
-    return described(self, it->second.snapshot, kind);
+  if (auto it = st.instances.find(id); it != st.instances.end()) {
+    if (kind != query_kind::history)
+      return described(self, it->second.snapshot);
+    auto i = restore(it->second.snapshot);
+    if (!i)
+      return failure("snapshot", i.error().message);
+    auto promise = self->make_response_promise<std::string>();
+    deliver_history(self, std::move(*i), promise);
+    return promise;
+  }
   if (!st.o.bus)
     return not_found();
   auto promise = self->make_response_promise<std::string>();
@@ -533,7 +564,10 @@ caf::result<std::string> query(self_ptr self, const std::string& id, query_kind 
                                      id, retention / 1000)));
           return;
         }
-        promise.deliver(described(self, snap, kind));
+        if (kind == query_kind::history)
+          deliver_history(self, std::move(*i), promise);
+        else
+          promise.deliver(described(self, snap));
       },
       [promise, id](caf::error&) mutable {
         promise.deliver(failure("not-found", fmt::format("no instance '{}' on this node", id)));

@@ -24,6 +24,14 @@ that dies, or loses its broker, leaves behind.
   is started again; for every K up to the workflow's last step (trials side
   by side, a cluster each) the instance ends with the same data as a run
   without a fault, and the output topic holds exactly one event of each;
+- scheduled starts: ticker.sw.yaml (R3/PT2S) starts once, the node is
+  killed and kept down 5 s: after the restart the start that came due is
+  made at once and the schedule goes on from where it stood, three starts
+  in all (a node that forgot would make three more);
+- a long history: loop.sw.yaml makes some 200 history entries, more than
+  an instance keeps in its snapshot (a tail of 64): `history` shows them
+  all, in order, from `<cluster>.history`, also after a kill -9 and a
+  restart;
 - a crash between produce and commit (`MESHFLOW_TEST_FAULTS=
   crash-before-commit`: the node dies once the records of a transaction
   holding a business event are on the broker, before it commits): the node
@@ -550,6 +558,67 @@ class Durability(unittest.TestCase):
         if k and not fired:
             fired = None
         return got, fired, iid
+
+    def test_scheduled_starts_that_came_due_while_the_node_was_down_start_once(self):
+        node = self.node()
+        path = self.work / "ticker.sw.yaml"
+        path.write_text((FIXTURES / "ticker.sw.yaml").read_text().replace("@PERIOD@", "PT2S"))
+        self.ok(node, "deploy", path)
+
+        def ticks(node):
+            listed = self.client(node, "ls", "--workflow", "ticker")
+            return [i for i in listed.lines if isinstance(i, dict)] if listed.code == 0 else []
+
+        deadline = time.monotonic() + 60
+        while not ticks(node):
+            self.assertLess(time.monotonic(), deadline, f"no scheduled start:{self.logs()}")
+            time.sleep(POLL)
+        self.assertEqual(node.kill(), -signal.SIGKILL)
+        time.sleep(5)  # the node is down while the other two come due
+        again = self.node()
+        deadline = time.monotonic() + 60
+        while len(ticks(again)) < 3:
+            self.assertLess(time.monotonic(), deadline,
+                            f"{len(ticks(again))} scheduled starts of 3:{self.logs()}")
+            time.sleep(POLL)
+        # What came due while it was down is one late start at once, and
+        # the rest follow the schedule: three in all. A node that forgot
+        # where its schedule stood would start three more.
+        settle = time.monotonic() + 5  # past two more periods
+        while time.monotonic() < settle:
+            self.assertLessEqual(len(ticks(again)), 3, f"{ticks(again)}{self.logs()}")
+            time.sleep(POLL)
+        self.assertEqual(len(ticks(again)), 3)
+
+    def test_history_beyond_the_instance_s_tail_is_read_from_the_history_topic(self):
+        node = self.node()
+        path = self.work / "loop.sw.yaml"
+        path.write_text((FIXTURES / "loop.sw.yaml").read_text())
+        self.ok(node, "deploy", path)
+        iid = self.ok(node, "start", "loop").one
+        self.assertEqual(self.until_status(node, iid, "COMPLETED")["data"], {"i": 40})
+
+        def history(node):
+            return [e for e in self.ok(node, "history", iid).lines if isinstance(e, dict)]
+
+        entries = history(node)
+        entered = [e["detail"] for e in entries if e["kind"] == "state.entered"]
+        self.assertEqual(entered, ["Begin"] + ["Increment", "Again"] * 40,
+                         f"{len(entries)} entries: {entries[:5]} ... {entries[-5:]}")
+        self.assertGreater(len(entries), 2 * 64)
+        statuses = [e["detail"] for e in entries if e["kind"] == "status"]
+        self.assertEqual((statuses[0], statuses[-1]), ("RUNNING", "COMPLETED"), statuses)
+        # The instance's last snapshot holds only the tail: 64 entries at
+        # most, so not every one of its 81 `state.entered`.
+        snapshots = [m.value() for m in
+                     Topic(self.brokers, f"{self.cluster}.instances").read()
+                     if m.key() == iid.encode()]
+        self.assertLessEqual(snapshots[-1].count(b"state.entered"), 64)
+        # What the topic holds is the same, and so is the answer of a node
+        # started again after kill -9.
+        self.assertEqual(node.kill(), -signal.SIGKILL)
+        again = self.node()
+        self.assertEqual(history(again), entries)
 
     def test_crash_between_produce_and_commit(self):
         node = self.node(env={"MESHFLOW_TEST_FAULTS": "crash-before-commit"})

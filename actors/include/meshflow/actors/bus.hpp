@@ -104,6 +104,12 @@ using listen_atom = caf::atom_constant<caf::atom("listen")>;
 /// the slow path of a query for an instance no partition holds in memory.
 using archive_atom = caf::atom_constant<caf::atom("archive")>;
 
+/// `(history_atom, instance_id) -> std::string`: every committed history
+/// entry of the instance in `<cluster>.history`, as one JSON array in
+/// order ("" when the topic cannot be read). Reads the instance's
+/// partition of the topic to its end: the path of `history` for an
+/// instance whose snapshot keeps only the tail.
+
 /// The header of every record of `<cluster>.commands` that says what kind
 /// of command it holds (`start`, `event`, `pause`, ...; command.hpp's
 /// `kind_of`), for people and tools that read the topic.

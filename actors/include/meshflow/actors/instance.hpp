@@ -201,8 +201,16 @@ struct instance {
   /// States entered so far (bounded by machine_limits::max_transitions).
   std::uint64_t transitions = 0;
   std::uint64_t events_produced = 0;
+  /// The most recent history entries (an instance actor keeps a tail of
+  /// `history_tail` of them), and how many came before: those are only in
+  /// `<cluster>.history`, where every entry goes as it is made.
   std::vector<history_entry> history;
+  std::uint64_t history_dropped = 0;
 };
+
+/// The history entries an instance actor keeps in the instance (and its
+/// snapshot) at most.
+inline constexpr std::size_t history_tail = 64;
 
 /// A workflowExecTimeout as `meshflow.instance.ExecTimeout` bytes (how a
 /// continueAs hands it to the admin) and back.

@@ -4,7 +4,11 @@
 // an ISO 8601 repeating interval (`R/PT1H`, `R5/2026-01-01T00:00:00Z/P1D`)
 // or a cron expression read in its `timezone` (an IANA name; UTC when
 // absent), until `validUntil`. The admin actor arms one timer at a time
-// from it.
+// from it, and keeps where the schedule stands (deployed when, started how
+// often, last when) in a record of `<cluster>.definitions`, written in the
+// transaction of each start it makes: after a restart a start that came
+// due meanwhile is made at once, once (starts missed in a row are one
+// late start), and the others keep their phase and count.
 
 #include <memory>
 #include <optional>
@@ -29,6 +33,13 @@ public:
   /// started on this schedule; none once its repetitions are used up or
   /// `validUntil` is passed.
   std::optional<epoch_ms> next_after(epoch_ms t, int started) const;
+
+  /// The same schedule for a workflow deployed at `t` (a node reloading a
+  /// definition keeps the phase of its interval from the first deploy).
+  void deployed_at(epoch_ms t) {
+    if (!starts_at_anchor_)
+      anchor_ = t;
+  }
 
 private:
   dsl::schedule schedule_;
