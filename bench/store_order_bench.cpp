@@ -37,6 +37,7 @@
 //                     [--broker-pid PID] [--node-log-dir DIR]
 //                     [--commit-interval D]   (the node's, e.g. PT0.01S)
 //                     [--rate R]              ((b)'s orders/s)
+//                     [--services-fetch-wait MS]  (the services' fetch.wait.max.ms)
 
 #include <fcntl.h>
 #include <signal.h>
@@ -179,11 +180,18 @@ kafka_config producer_config(const std::string& brokers) {
   return {{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
 }
 
+/// The services' `fetch.wait.max.ms` (--services-fetch-wait); "": the
+/// client's default (500 ms, as Java's `fetch.max.wait.ms`).
+std::string services_fetch_wait;
+
 kafka_config consumer_config(const std::string& brokers, const std::string& group) {
   // As the Python services (store_events.consumer).
-  return {{"bootstrap.servers", brokers},     {"group.id", group},
-          {"enable.auto.commit", "false"},    {"enable.auto.offset.store", "true"},
-          {"auto.offset.reset", "earliest"},  {"isolation.level", "read_committed"}};
+  kafka_config c{{"bootstrap.servers", brokers},     {"group.id", group},
+                 {"enable.auto.commit", "false"},    {"enable.auto.offset.store", "true"},
+                 {"auto.offset.reset", "earliest"},  {"isolation.level", "read_committed"}};
+  if (!services_fetch_wait.empty())
+    c["fetch.wait.max.ms"] = services_fetch_wait;
+  return c;
 }
 
 // -- a stage: consume a topic, produce what a handler returns -----------------
@@ -1161,6 +1169,8 @@ int main(int argc, char** argv) {
       o.commit_interval = value();
     else if (a == "--rate")
       o.rate = std::stod(value());
+    else if (a == "--services-fetch-wait")
+      services_fetch_wait = value();
     else if (a == "--no-raw")
       o.raw = false;
     else if (a == "--no-meshflow")
@@ -1168,7 +1178,8 @@ int main(int argc, char** argv) {
     else
       die("usage: store_order_bench --brokers HOST:PORT [--meshflow PATH] [--examples DIR] "
           "[--orders N] [--warmup N] [--partitions P] [--broker-pid PID] [--node-log-dir DIR] "
-          "[--commit-interval D] [--rate R] [--no-raw] [--no-meshflow]");
+          "[--commit-interval D] [--rate R] [--services-fetch-wait MS] [--no-raw] "
+          "[--no-meshflow]");
   }
   if (o.brokers.empty())
     die("--brokers HOST:PORT is needed (scripts/bench starts a broker)");
