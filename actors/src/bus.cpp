@@ -567,10 +567,19 @@ expected<transport::kafka_producer> transactional_producer(const bus_options& o)
   // documents the node accepts (a start carries its input, a snapshot the
   // data and more): a broker refuses what is above its own
   // `message.max.bytes` (1 MB by default), which larger limits must raise.
+  // A transaction that begins while the last one is still completing on
+  // the coordinator (its markers being written) gets CONCURRENT_TRANSACTIONS
+  // for its first partitions, and librdkafka tries again after
+  // `retry.backoff.ms`: at the default 100 ms, a node under a steady
+  // trickle of events spent most of each step there (a step at 100 events/s
+  // took 450 ms at p50; 80-125 ms with 5 ms, bench/README.md).
   auto record_bytes = std::min<std::size_t>(
     1'000'000'000, std::max<std::size_t>(1'000'000, 4 * o.json.max_bytes + (1u << 20)));
-  for (auto& [key, value] : transport::kafka_config{
-         {"client.id", o.name}, {"linger.ms", "1"}, {"message.max.bytes", std::to_string(record_bytes)}})
+  for (auto& [key, value] : transport::kafka_config{{"client.id", o.name},
+                                                    {"linger.ms", "1"},
+                                                    {"retry.backoff.ms", "5"},
+                                                    {"message.max.bytes",
+                                                     std::to_string(record_bytes)}})
     config[key] = value;
   auto producer = transport::kafka_producer::create(config);
   if (!producer)

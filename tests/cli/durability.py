@@ -608,14 +608,22 @@ class Durability(unittest.TestCase):
         self.assertGreater(len(entries), 2 * 64)
         statuses = [e["detail"] for e in entries if e["kind"] == "status"]
         self.assertEqual((statuses[0], statuses[-1]), ("RUNNING", "COMPLETED"), statuses)
-        # The instance's last snapshot holds only the tail: 64 entries at
-        # most, so not every one of its 81 `state.entered`.
+        # What the topic holds is the same, and so is the answer of a node
+        # started again after kill -9, once the end is committed (killed
+        # before, the node would run the last step again, at other times).
+        def completed(records):
+            return any(e["kind"] == "status" and e["detail"] == "COMPLETED"
+                       for m in records if m.key() == iid.encode()
+                       for e in json.loads(m.value()))
+
+        history_topic = Topic(self.brokers, f"{self.cluster}.history")
+        self.assertTrue(completed(history_topic.read(completed)), "the end was not committed")
+        # The instance's final snapshot (committed with its end) holds only
+        # the tail: 64 entries at most, not all 81 of its `state.entered`.
         snapshots = [m.value() for m in
                      Topic(self.brokers, f"{self.cluster}.instances").read()
                      if m.key() == iid.encode()]
         self.assertLessEqual(snapshots[-1].count(b"state.entered"), 64)
-        # What the topic holds is the same, and so is the answer of a node
-        # started again after kill -9.
         self.assertEqual(node.kill(), -signal.SIGKILL)
         again = self.node()
         self.assertEqual(history(again), entries)
