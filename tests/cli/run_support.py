@@ -122,6 +122,18 @@ class Node:
         self.proc.kill()
         raise AssertionError(f"the node did not start within 120 s: {''.join(seen)}")
 
+    def line_with(self, text, timeout=30):
+        """The first line the node wrote on stderr after it listened that
+        holds `text`, once it has; AssertionError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self._later):
+                if text in line:
+                    return line
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"the node did not say '{text}' within {timeout} s")
+            time.sleep(0.05)
+
     def stop(self):
         """SIGTERM; the exit status and what the node wrote on stderr after
         it listened."""
