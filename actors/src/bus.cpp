@@ -314,48 +314,45 @@ transport::kafka_config committed_reading(const bus_options& o) {
 }
 
 
+/// Calls `take` with the value of each committed record of instance `id`
+/// in its partition of `topic`, read to its end; false (said in the log)
+/// when the partition cannot be read.
+template <class Take>
+bool each_value_of(const bus_options& o, const transport::kafka_topic_spec& topic,
+                   const std::string& id, Take take) {
+  auto read = transport::read_to_end(
+    committed_reading(o), topic.name, partition_in(topic, id),
+    [&](const kafka_record& r) {
+      if (r.message.key == id)
+        take(r.message.value.value_or(""));
+    },
+    30s);
+  if (!read)
+    MESHFLOW_LOG(warn, "bus", "reading instance {} in {}: {}", id, topic.name,
+                 read.error().message);
+  return static_cast<bool>(read);
+}
+
 /// Answers `archive_atom` and `history_atom` requests, one at a time, on a
 /// thread of its own (each reads a partition of the instances or the
 /// history topic to its end).
 caf::behavior archive(caf::event_based_actor*, bus_options o) {
   return {
     [o](history_atom, const std::string& id) -> std::string {
-      const auto& topic = o.topics.history;
       auto all = nlohmann::json::array();
-      auto read = transport::read_to_end(
-        committed_reading(o), topic.name, partition_in(topic, id),
-        [&](const kafka_record& r) {
-          if (r.message.key != id)
-            return;
-          auto entries = nlohmann::json::parse(r.message.value.value_or(""), nullptr, false);
-          if (entries.is_array())
-            for (auto& e : entries)
-              all.push_back(std::move(e));
-        },
-        30s);
-      if (!read) {
-        MESHFLOW_LOG(warn, "bus", "reading the history of instance {} in {}: {}", id, topic.name,
-                     read.error().message);
-        return {};
-      }
-      return all.dump();
+      bool read = each_value_of(o, o.topics.history, id, [&](const std::string& value) {
+        auto entries = nlohmann::json::parse(value, nullptr, false);
+        if (entries.is_array())
+          for (auto& e : entries)
+            all.push_back(std::move(e));
+      });
+      return read ? all.dump() : std::string{};
     },
     [o](archive_atom, const std::string& id) -> std::string {
-      const auto& topic = o.topics.instances;
       std::string latest;
-      auto read = transport::read_to_end(
-        committed_reading(o), topic.name, partition_in(topic, id),
-        [&](const kafka_record& r) {
-          if (r.message.key == id)
-            latest = r.message.value.value_or("");
-        },
-        30s);
-      if (!read) {
-        MESHFLOW_LOG(warn, "bus", "looking instance {} up in {}: {}", id, topic.name,
-                     read.error().message);
-        return {};
-      }
-      return latest;
+      bool read = each_value_of(o, o.topics.instances, id,
+                                [&](const std::string& value) { latest = value; });
+      return read ? latest : std::string{};
     },
   };
 }

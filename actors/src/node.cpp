@@ -179,6 +179,20 @@ std::pair<std::string, std::string> schedule_record(const std::string& workflow,
             .dump()};
 }
 
+/// Where the schedule of a reloaded version stood, from its record (the
+/// `schedule` object of schedule_record), into `s`; false when the record
+/// is of another version or unreadable (the schedule starts anew).
+bool resume_schedule(const json& r, admin_state::scheduled& s) {
+  auto number = [&r](const char* key) { return r.contains(key) && r[key].is_number_integer(); };
+  if (!r.contains("version") || r["version"] != s.version || !number("deployedAt") ||
+      !number("started") || !number("last"))
+    return false;
+  s.deployed_at = r["deployedAt"].get<epoch_ms>();
+  s.started = r["started"].get<int>();
+  s.last = r["last"].get<epoch_ms>();
+  return true;
+}
+
 /// Arms the timer of the next scheduled start of `workflow`, if any: the
 /// first after its last start (or its deploy); one that is due already
 /// (the node was down) fires at once.
@@ -216,38 +230,24 @@ std::string deployed(self_ptr self, prepared_deployment& p, const std::string& p
   auto version = w.version.value_or("");
   st.schedules.erase(w.identity());
   bus_writes record;
+  if (!reloaded)
+    record.definitions.emplace_back(fmt::format("{}@{}", w.identity(), version),
+                                    json{{"path", path}, {"text", text}}.dump());
   if (dep->schedule) {
     admin_state::scheduled s{version, *dep->schedule, 0, ++st.generations, now_ms(), 0};
-    // Reloaded: where the schedule stood, if it is this version's.
     auto stored = st.link.schedules.find(w.identity());
-    if (reloaded && stored != st.link.schedules.end()) {
-      const auto& r = stored->second;
-      auto number = [&r](const char* key) {
-        return r.contains(key) && r[key].is_number_integer();
-      };
-      if (r.contains("version") && r["version"] == version && number("deployedAt") &&
-          number("started") && number("last")) {
-        s.deployed_at = r["deployedAt"].get<epoch_ms>();
-        s.started = r["started"].get<int>();
-        s.last = r["last"].get<epoch_ms>();
-      } else {
-        MESHFLOW_LOG(warn, "node", "the schedule record of {} is not of version '{}' or not "
-                     "readable: its schedule starts anew",
-                     w.identity(), version);
-      }
-    }
+    if (reloaded && stored != st.link.schedules.end() && !resume_schedule(stored->second, s))
+      MESHFLOW_LOG(warn, "node", "the schedule record of {} is not of version '{}' or not "
+                   "readable: its schedule starts anew",
+                   w.identity(), version);
     s.when.deployed_at(s.deployed_at);
     if (!reloaded)
       record.definitions.push_back(schedule_record(w.identity(), s));
     st.schedules[w.identity()] = std::move(s);
     arm_schedule(self, w.identity());
   }
-  if (!reloaded) {
-    record.definitions.emplace(record.definitions.begin(),
-                               fmt::format("{}@{}", w.identity(), version),
-                               json{{"path", path}, {"text", text}}.dump());
+  if (!reloaded)
     self->send(st.bus, write_atom::value, std::move(record));
-  }
   return json{{"workflows", {{{"id", w.identity()}, {"version", version}}}}}.dump();
 }
 

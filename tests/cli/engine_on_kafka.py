@@ -25,7 +25,6 @@ interpreter.
 """
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -34,15 +33,11 @@ import unittest
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-VENV_PYTHON = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") \
-    / "meshflow" / "venv" / "bin" / "python"
-try:
-    import confluent_kafka
-except ImportError:
-    if not VENV_PYTHON.exists() or pathlib.Path(sys.executable) == VENV_PYTHON:
-        sys.exit(f"engine_on_kafka: no confluent-kafka for {sys.executable} and no venv at "
-                 f"{VENV_PYTHON}: run scripts/bootstrap")
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from bootstrap_venv import under_venv  # noqa: E402
+
+under_venv("engine_on_kafka", "confluent_kafka")
+import confluent_kafka  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from run_support import Node, Reply, fixture_brokers, workdir, write  # noqa: E402

@@ -38,15 +38,11 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "store-order"
-VENV_PYTHON = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") \
-    / "meshflow" / "venv" / "bin" / "python"
-try:
-    import confluent_kafka
-except ImportError:
-    if not VENV_PYTHON.exists() or pathlib.Path(sys.executable) == VENV_PYTHON:
-        sys.exit(f"store_order_flow: no confluent-kafka for {sys.executable} and no venv at "
-                 f"{VENV_PYTHON}: run scripts/bootstrap")
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from bootstrap_venv import under_venv  # noqa: E402
+
+under_venv("store_order_flow", "confluent_kafka")
+import confluent_kafka  # noqa: E402
 
 ARGS = None
 ORDERS = 40

@@ -32,17 +32,12 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "store-order"
-VENV_PYTHON = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") \
-    / "meshflow" / "venv" / "bin" / "python"
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from bootstrap_venv import under_venv  # noqa: E402
 
-try:
-    import cloudevents  # noqa: F401
-    import confluent_kafka  # noqa: F401
-except ImportError:
-    if not VENV_PYTHON.exists() or pathlib.Path(sys.executable) == VENV_PYTHON:
-        sys.exit(f"store_order_services: no CloudEvents SDK and confluent-kafka for {sys.executable} "
-                 f"and no venv at {VENV_PYTHON}: run scripts/bootstrap")
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+under_venv("store_order_services", "cloudevents", "confluent_kafka")
+import cloudevents  # noqa: E402, F401
+import confluent_kafka  # noqa: E402, F401
 
 sys.path.insert(0, str(EXAMPLE))
 import store_events as se  # noqa: E402
